@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// usageError marks an error as the user's to fix (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// env carries the process's streams to the commands.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// Main runs the command line args and returns the exit status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "puawatch:", err)
+	var ue usageError
+	var ce *exitCodeError
+	switch {
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.As(err, &ue), isCobraUsage(err):
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// exitCodeError ends a command with a given status after it has reported
+// what went wrong.
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }
+
+func isCobraUsage(err error) bool {
+	// cobra reports unknown commands and flags as plain errors; every error
+	// that reaches Main before a command ran is a usage error.
+	var fe flagError
+	return errors.As(err, &fe)
+}
+
+type flagError struct{ error }
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "puawatch",
+		Short:         "Watch Sophos Central for PUA detections and tell the people responsible, each once",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newSimCmd(e), newVersionCmd(e))
+	// Unknown subcommands and stray arguments are usage errors too.
+	for _, c := range append(root.Commands(), root) {
+		if c.Args == nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return flagError{fmt.Errorf("unknown command or argument %q for %q", args[0], cmd.CommandPath())}
+				}
+				return nil
+			}
+		}
+	}
+	return root
+}
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of puawatch",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := "devel"
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+					v = bi.Main.Version
+				}
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						v += " " + s.Value[:12]
+					}
+				}
+				fmt.Fprintf(e.stdout, "puawatch %s (%s)\n", v, bi.GoVersion)
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "puawatch %s\n", v)
+			return nil
+		},
+	}
+}

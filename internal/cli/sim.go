@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"net"
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central/sim"
@@ -104,8 +104,15 @@ func runSim(cmd *cobra.Command, e *env, f *simFlags) error {
 	s := sim.New(f.cfg)
 	opts := sim.ListenOptions{Addr: f.addr}
 	if f.useTLS {
-		host := strings.Split(f.addr, ":")[0]
-		certs, err := sim.NewCerts(append(f.tlsHosts, host), time.Now(), 90*24*time.Hour)
+		host, _, err := net.SplitHostPort(f.addr)
+		if err != nil {
+			return usagef("--addr %q: %v (use host:port)", f.addr, err)
+		}
+		hosts := f.tlsHosts
+		if host != "" && host != "0.0.0.0" && host != "::" {
+			hosts = append(hosts, host)
+		}
+		certs, err := sim.NewCerts(hosts, time.Now(), 90*24*time.Hour)
 		if err != nil {
 			return usagef("--tls: %v", err)
 		}

@@ -245,6 +245,10 @@ type position struct {
 
 const cursorPrefix = "V2_CURSOR|"
 
+// maxUnixSeconds is 9999-12-31T23:59:59Z: later from_date values are
+// read as that, rather than overflowing milliseconds.
+const maxUnixSeconds = 253402300799
+
 // encodeCursor makes the opaque, URL-safe cursor for a position.
 func encodeCursor(p position) string {
 	ts := time.UnixMilli(p.created).UTC().Format(tsLayout)
@@ -299,9 +303,11 @@ func (s *Simulator) page(t *tenant, q pageQuery, now time.Time) page {
 	if q.start.created < oldest {
 		q.start = position{created: oldest, seq: -1}
 	}
-	_, alertFlags := s.types.snapshot()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	// After the lock: every stored rec's type was interned before it was
+	// inserted, so the snapshot covers them all.
+	_, alertFlags := s.types.snapshot()
 	recs := t.recs
 	i := sort.Search(len(recs), func(i int) bool { return !recs[i].before(q.start.created, q.start.seq+1) })
 	p := page{next: q.start}
@@ -322,7 +328,8 @@ func (s *Simulator) page(t *tenant, q pageQuery, now time.Time) page {
 		p.recs = append(p.recs, r)
 		p.next = position{created: r.created, seq: int64(r.seq)}
 	}
-	if p.hasMore && q.replay && len(p.recs) > 0 {
+	// A page of one item is never replayed: its cursor would not move.
+	if p.hasMore && q.replay && len(p.recs) > 1 {
 		p.next = prev // the last item comes again on the next page
 	}
 	p.events = make([]Event, len(p.recs))
@@ -426,9 +433,10 @@ func (s *Simulator) parsePageQuery(r *http.Request, now time.Time, alerts bool) 
 		q.start = p
 	case fd != "":
 		sec, err := strconv.ParseInt(fd, 10, 64)
-		if err != nil {
+		if err != nil || sec < 0 {
 			return q, fmt.Errorf("from_date must be a Unix time in seconds, not %q", fd)
 		}
+		sec = min(sec, maxUnixSeconds) // far future: nothing yet, and no overflow
 		if time.Unix(sec, 0).Before(now.Add(-Retention)) {
 			return q, fmt.Errorf("from_date must be within the last 24 hours")
 		}

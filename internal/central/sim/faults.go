@@ -321,18 +321,24 @@ type Counters struct {
 // Counters returns a snapshot of the counters.
 func (s *Simulator) Counters() Counters {
 	s.advanceLive(s.now())
-	names, _ := s.types.snapshot()
 	out := Counters{Events: map[string]map[string]int{}, Requests: map[string]int64{}, Stats: map[string]int64{}}
 	s.mu.RLock()
 	ts := append([]*tenant(nil), s.tenants...)
 	s.mu.RUnlock()
 	for _, t := range ts {
-		m := map[string]int{}
+		counts := map[uint16]int{}
 		t.mu.RLock()
 		for typ, n := range t.counts {
-			m[names[typ]] = n
+			counts[typ] = n
 		}
 		t.mu.RUnlock()
+		// The names are read after the counts: the type table only grows,
+		// so every index counted is named.
+		names, _ := s.types.snapshot()
+		m := map[string]int{}
+		for typ, n := range counts {
+			m[names[typ]] = n
+		}
 		out.Events[t.spec.ID] = m
 	}
 	for k, v := range s.counters.snapshot() {

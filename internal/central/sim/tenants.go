@@ -189,8 +189,10 @@ func (s *Simulator) handleTenantList(kind string) http.HandlerFunc {
 		all := append([]*tenant(nil), s.tenants...)
 		s.mu.RUnlock()
 		items := []map[string]any{}
-		for i := (page - 1) * size; i < len(all) && i < page*size; i++ {
-			items = append(items, s.tenantJSON(all[i]))
+		if page-1 <= len(all)/size { // beyond: an empty page, without overflowing
+			for i := (page - 1) * size; i < len(all) && i < page*size; i++ {
+				items = append(items, s.tenantJSON(all[i]))
+			}
 		}
 		pages := map[string]int{"current": page, "size": size, "maxSize": maxSize}
 		if total {

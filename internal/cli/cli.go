@@ -29,6 +29,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	lookup         func(string) string // environment; nil: os.Getenv
 }
 
 // Main runs the command line args and returns the exit status.
@@ -83,7 +84,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newSimCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newSimCmd(e), newVersionCmd(e))
 	// Unknown subcommands and stray arguments are usage errors too.
 	for _, c := range append(root.Commands(), root) {
 		if c.Args == nil {

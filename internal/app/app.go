@@ -1,0 +1,324 @@
+// Package app wires puawatch together from its configuration: the Sophos
+// Central client, the store, the matcher, the poller and the notification
+// dispatcher with its channels. Once runs one sweep and sends what it
+// found (cron); Run polls every interval until stopped (daemon).
+package app
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/match"
+	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/notify/jsonl"
+	"github.com/puawatch/puawatch/internal/poll"
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
+)
+
+// Deps are what the app takes from its caller.
+type Deps struct {
+	Logger *slog.Logger
+	Stdout io.Writer // JSONL output "-"
+	Now    func() time.Time
+	// OnDetections is told of every page's new detections (the demo
+	// prints them).
+	OnDetections func(tenant central.Tenant, fresh []store.Detection)
+	// Owner names this instance in outbox claims; "" makes one.
+	Owner string
+}
+
+// App is a configured puawatch.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   store.Store
+	client  *central.Client
+	poller  *poll.Poller
+	disp    *notify.Dispatcher
+	mailer  *email.Notifier
+	closers []func() error
+	wake    chan struct{}
+
+	alarmMu   sync.Mutex
+	lastAlarm map[string]time.Time // tenant id -> last lag alarm mail
+}
+
+// alarmEvery is how often the lag alarm mail repeats for a tenant.
+const alarmEvery = time.Hour
+
+// New builds the app. The store is opened (and migrated) here.
+func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
+	a := &App{cfg: cfg, log: d.Logger, now: d.Now, wake: make(chan struct{}, 1), lastAlarm: map[string]time.Time{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if d.Stdout == nil {
+		d.Stdout = os.Stdout
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = a.Close()
+		}
+	}()
+
+	var roots *x509.CertPool
+	if cfg.Sophos.CAFile != "" {
+		var err error
+		if roots, err = loadCAs(cfg.Sophos.CAFile); err != nil {
+			return nil, fmt.Errorf("sophos.ca_file: %w", err)
+		}
+	}
+	client, err := central.New(central.Credentials{ClientID: cfg.Sophos.ClientID, ClientSecret: cfg.Sophos.ClientSecret}, central.Options{
+		AuthURL: cfg.Sophos.AuthURL, APIURL: cfg.Sophos.APIURL, RootCAs: roots,
+		Timeout: time.Duration(cfg.Sophos.Timeout), Logger: a.log,
+		Limits: central.Limits{PerSecond: cfg.Poll.Limits.PerSecond, PerMinute: cfg.Poll.Limits.PerMinute, MinuteBurst: cfg.Poll.Limits.MinuteBurst},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.client = client
+
+	st, err := sqlstore.Open(ctx, cfg.Store.DB)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	a.closers = append(a.closers, st.Close)
+
+	channels := map[string]notify.Channel{}
+	if !cfg.Email.SMTPURL.Empty() {
+		ec, err := email.ParseURL(cfg.Email.SMTPURL.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("email.smtp_url: %w", err)
+		}
+		ec.From, ec.To = cfg.Email.From, cfg.Email.To
+		if cfg.Email.CAFile != "" {
+			if ec.RootCAs, err = loadCAs(cfg.Email.CAFile); err != nil {
+				return nil, fmt.Errorf("email.ca_file: %w", err)
+			}
+		}
+		if cfg.Email.TimeZone != "" {
+			if ec.Location, err = time.LoadLocation(cfg.Email.TimeZone); err != nil {
+				return nil, fmt.Errorf("email.time_zone: %w", err)
+			}
+		}
+		n, err := email.New(ec)
+		if err != nil {
+			return nil, fmt.Errorf("email: %w", err)
+		}
+		a.mailer = n
+		channels["email"] = notify.Channel{Notifier: n, Digest: cfg.Email.Digest}
+	}
+	if cfg.JSONL.Path != "" {
+		n, err := jsonl.New(cfg.JSONL.Path, d.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("jsonl.path: %w", err)
+		}
+		a.closers = append(a.closers, n.Close)
+		channels["jsonl"] = notify.Channel{Notifier: n}
+	}
+	if len(channels) == 0 {
+		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL)")
+	}
+	names := make([]string, 0, len(channels))
+	for name := range channels {
+		names = append(names, name)
+	}
+
+	owner := d.Owner
+	if owner == "" {
+		host, _ := os.Hostname()
+		owner = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), a.now().UnixNano())
+	}
+	a.disp, err = notify.NewDispatcher(notify.Options{
+		Store: st, Channels: channels, Owner: owner, Lease: time.Duration(cfg.Notify.Lease),
+		BackoffBase: time.Duration(cfg.Notify.BackoffBase), BackoffMax: time.Duration(cfg.Notify.BackoffMax),
+		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	m, err := match.New(match.Config{Types: cfg.Match.Types, FollowUps: cfg.Match.FollowUps, FollowUpTypes: cfg.Match.FollowUpTypes,
+		Groups: cfg.Match.Groups, Severities: cfg.Match.Severities})
+	if err != nil {
+		return nil, err
+	}
+	onCommit := func(t central.Tenant, fresh []store.Detection) {
+		if d.OnDetections != nil {
+			d.OnDetections(t, fresh)
+		}
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}
+	a.poller, err = poll.New(poll.Options{
+		Source: client, Store: st, Matcher: m, Channels: names,
+		Include: cfg.Tenants.Include, Exclude: cfg.Tenants.Exclude, TenantName: cfg.Sophos.TenantName,
+		TenantRefresh: time.Duration(cfg.Tenants.Refresh), Lookback: time.Duration(cfg.Poll.Lookback), Initial: cfg.Poll.Initial,
+		Overlap: time.Duration(cfg.Poll.Overlap), OverlapEvery: time.Duration(cfg.Poll.OverlapEvery), LagAlarm: time.Duration(cfg.Poll.LagAlarm),
+		PageLimit: cfg.Poll.PageLimit, Workers: cfg.Poll.Workers, OffsetMinutes: cfg.Poll.OffsetMinutes,
+		Now: a.now, Logger: a.log, OnCommit: onCommit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+func loadCAs(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// Store is the app's store (for commands that list from it).
+func (a *App) Store() store.Store { return a.store }
+
+// Close releases the store and the channels.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// Outcome is what a sweep and its sending came to.
+type Outcome struct {
+	Report poll.Report
+	Sent   notify.Result
+}
+
+// Once reads every tenant once, then sends everything that is due.
+func (a *App) Once(ctx context.Context) (Outcome, error) {
+	rep, err := a.poller.Sweep(ctx)
+	out := Outcome{Report: rep}
+	a.logSweep(rep, err)
+	// Send even when the sweep failed or was stopped: what is stored is due.
+	res, derr := a.disp.Drain(context.WithoutCancel(ctx))
+	out.Sent = res
+	if err == nil {
+		err = derr
+	}
+	a.alarm(ctx, rep)
+	return out, err
+}
+
+// Run polls every interval and sends as detections arrive, until ctx is
+// cancelled; then it finishes the page in hand and returns.
+func (a *App) Run(ctx context.Context) error {
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.disp.Run(dctx, 15*time.Second, a.wake); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("dispatcher stopped", "err", err)
+		}
+	}()
+	defer func() {
+		stopDispatch()
+		wg.Wait()
+	}()
+	interval := time.Duration(a.cfg.Poll.Interval)
+	for {
+		rep, err := a.poller.Sweep(ctx)
+		a.logSweep(rep, err)
+		a.alarm(ctx, rep)
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) logSweep(rep poll.Report, err error) {
+	if err != nil {
+		a.log.Error("sweep failed", "err", err)
+		return
+	}
+	pages, events, fresh := rep.Totals()
+	a.log.Info("sweep", "tenants", len(rep.Tenants), "failed", len(rep.Failed()), "lagging", len(rep.Lagging()),
+		"pages", pages, "events", events, "new_detections", fresh, "took", rep.Ended.Sub(rep.Started).Round(time.Millisecond))
+}
+
+// alarm tells people of tenants over the lag alarm, by e-mail when it is
+// configured (the log has it in any case).
+func (a *App) alarm(ctx context.Context, rep poll.Report) {
+	if a.mailer == nil {
+		return
+	}
+	now := a.now()
+	var lag []poll.TenantResult
+	a.alarmMu.Lock()
+	for _, t := range rep.Lagging() {
+		if now.Sub(a.lastAlarm[t.TenantID]) >= alarmEvery {
+			lag = append(lag, t)
+			a.lastAlarm[t.TenantID] = now
+		}
+	}
+	a.alarmMu.Unlock()
+	if len(lag) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, t := range lag {
+		fmt.Fprintf(&b, "%s (%s): not read to the end for %s", t.TenantName, t.TenantID, t.Lag.Round(time.Minute))
+		if t.Err != nil {
+			fmt.Fprintf(&b, "; last error: %v", t.Err)
+		}
+		b.WriteString("\n")
+	}
+	if err := a.mailer.Alarm(ctx, fmt.Sprintf("%d tenant(s) lagging", len(lag)), b.String()); err != nil {
+		a.log.Error("lag alarm mail failed", "err", err)
+	}
+}
+
+// ExitStatus is the exit status of a --once run: 0 when every tenant was
+// read (and none is lagging), 1 otherwise.
+func ExitStatus(o Outcome, err error) int {
+	if err != nil || len(o.Report.Failed()) > 0 || len(o.Report.Lagging()) > 0 {
+		return 1
+	}
+	return 0
+}

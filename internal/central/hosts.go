@@ -1,0 +1,134 @@
+package central
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// baseURL checks a configured base URL (auth_url, api_url) and returns it
+// without trailing slashes. It must be https, or http for a loopback host,
+// and may carry neither user info, a query nor a fragment.
+func baseURL(field, raw, example string) (string, *url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", nil, fmt.Errorf("central: %s is not set: set it to %s", field, example)
+	}
+	s = strings.TrimRight(s, "/")
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", nil, fmt.Errorf("central: %s %q is not a URL (%v): set it to an https URL such as %s", field, raw, err, example)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", nil, fmt.Errorf("central: %s %q has no host: set it to an https URL such as %s", field, raw, example)
+	}
+	if u.User != nil {
+		return "", nil, fmt.Errorf("central: %s must not carry a user name or password: remove them from the URL (credentials belong in client_id and client_secret)", field)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", nil, fmt.Errorf("central: %s %q must not have a query or fragment: set it to a plain URL such as %s", field, raw, example)
+	}
+	switch scheme := strings.ToLower(u.Scheme); {
+	case scheme == "https":
+	case scheme == "http" && isLoopbackHost(u.Hostname()):
+	case scheme == "http":
+		return "", nil, fmt.Errorf("central: %s %q uses plain http, which would send credentials unencrypted: use https (http is only accepted for a loopback host such as 127.0.0.1 or localhost), e.g. %s", field, raw, example)
+	default:
+		return "", nil, fmt.Errorf("central: %s %q must be an https URL (http only for a loopback host): set it to e.g. %s", field, raw, example)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	return u.String(), u, nil
+}
+
+// isLoopbackHost reports whether host (without port or brackets) is
+// localhost or an address in 127.0.0.0/8 or ::1.
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// effectivePort is u's port, or the scheme's default one.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
+// parentDomain is the domain whose hosts may serve tenants: host less its
+// first label (api.central.sophos.com → central.sophos.com), or host
+// itself when that would leave fewer than two labels or host is an IP.
+func parentDomain(host string) string {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if net.ParseIP(host) != nil {
+		return host
+	}
+	_, rest, ok := strings.Cut(host, ".")
+	if !ok || !strings.Contains(rest, ".") {
+		return host
+	}
+	return rest
+}
+
+// CheckAPIHost reports whether u, an apiHost or dataRegion URL from the
+// API, may receive the bearer token. It may when it is an https URL on the
+// configured API URL's port whose host is the API URL's parent domain or
+// below it (api.central.sophos.com allows api-eu01.central.sophos.com), or,
+// when the configured API URL's host is loopback, any loopback URL (http or
+// https). It must be a bare scheme://host[:port], without user info, path,
+// query or fragment; one trailing slash is accepted.
+func (c *Client) CheckAPIHost(u string) error {
+	refuse := func(why string) error {
+		return fmt.Errorf("central: apiHost %q refused: %s; the bearer token is only ever sent to hosts under %s (api_url %s), never elsewhere", u, why, c.allowedDomain(), c.apiURL)
+	}
+	if u == "" {
+		return refuse("it is empty")
+	}
+	pu, err := url.Parse(strings.TrimSuffix(u, "/"))
+	if err != nil {
+		return refuse("it is not a URL")
+	}
+	host := strings.TrimSuffix(strings.ToLower(pu.Hostname()), ".")
+	switch {
+	case host == "":
+		return refuse("it has no host")
+	case pu.User != nil:
+		return refuse("it carries user info")
+	case pu.Path != "" || pu.RawQuery != "" || pu.Fragment != "" || pu.ForceQuery || pu.Opaque != "":
+		return refuse("it is not a bare scheme://host[:port]")
+	}
+	scheme := strings.ToLower(pu.Scheme)
+	if c.loopback {
+		if (scheme == "http" || scheme == "https") && isLoopbackHost(host) {
+			return nil
+		}
+		return refuse("the API URL is loopback, so only loopback hosts are allowed")
+	}
+	if scheme != "https" {
+		return refuse("it is not https")
+	}
+	domain := c.allowedDomain()
+	if host != domain && !strings.HasSuffix(host, "."+domain) {
+		return refuse("its host is not under " + domain)
+	}
+	if effectivePort(pu) != effectivePort(c.apiU) {
+		return refuse("its port differs from the API URL's")
+	}
+	return nil
+}
+
+// allowedDomain is the domain apiHosts must be under.
+func (c *Client) allowedDomain() string {
+	if c.loopback {
+		return "loopback"
+	}
+	return parentDomain(c.apiU.Hostname())
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/spf13/cobra"
+)
+
+func newDetectionsCmd(e *env) *cobra.Command {
+	var cf configFlags
+	var format, tenant, db string
+	var since time.Duration
+	var limit int
+	c := &cobra.Command{
+		Use:   "detections",
+		Short: "List stored detections (table, JSON or CSV)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case "table", "json", "csv":
+			default:
+				return usagef("--format must be table, json or csv, not %q", format)
+			}
+			if db == "" {
+				db = e.getenv("PUAWATCH_DB")
+			}
+			if db == "" {
+				cfg, err := cf.load(e)
+				if err != nil {
+					return err
+				}
+				db = cfg.Store.DB
+			}
+			st, err := sqlstore.Open(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			f := store.DetectionFilter{TenantID: tenant, Limit: limit}
+			if since > 0 {
+				f.Since = time.Now().Add(-since)
+			}
+			ds, err := st.Detections(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			return writeDetections(e, format, ds)
+		},
+	}
+	cf.register(c)
+	c.Flags().StringVar(&format, "format", "table", "output format: table, json (one object per line) or csv")
+	c.Flags().StringVar(&tenant, "tenant", "", "only this tenant id")
+	c.Flags().DurationVar(&since, "since", 0, "only detections created within this duration (e.g. 24h)")
+	c.Flags().IntVar(&limit, "limit", 0, "at most this many (newest first; 0: all)")
+	c.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB or store.db of the configuration)")
+	return c
+}
+
+// detectionRow is a detection as the listing shows it.
+type detectionRow struct {
+	ID           string    `json:"id"`
+	Kind         string    `json:"kind"`
+	Type         string    `json:"type"`
+	TenantID     string    `json:"tenant_id"`
+	TenantName   string    `json:"tenant_name"`
+	CreatedAt    time.Time `json:"created_at"`
+	When         time.Time `json:"when"`
+	Location     string    `json:"location"`
+	User         string    `json:"source"`
+	Threat       string    `json:"threat"`
+	Severity     string    `json:"severity"`
+	Path         string    `json:"path"`
+	EndpointType string    `json:"endpoint_type"`
+	Name         string    `json:"name"`
+}
+
+func rowOf(d store.Detection) detectionRow {
+	return detectionRow{ID: d.EventID, Kind: d.Kind, Type: d.Type, TenantID: d.TenantID, TenantName: d.TenantName,
+		CreatedAt: d.CreatedAt, When: d.When, Location: d.Location, User: d.User, Threat: d.Threat,
+		Severity: d.Severity, Path: d.Path, EndpointType: d.EndpointType, Name: d.Name}
+}
+
+// cell makes an endpoint-supplied value safe for one terminal cell: no
+// control characters, no tabs, bounded length.
+func cell(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func writeDetections(e *env, format string, ds []store.Detection) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(e.stdout)
+		for _, d := range ds {
+			if err := enc.Encode(rowOf(d)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		w := csv.NewWriter(e.stdout)
+		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type"})
+		for _, d := range ds {
+			r := rowOf(d)
+			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), r.CreatedAt.Format(time.RFC3339Nano), r.When.Format(time.RFC3339Nano),
+				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CREATED (UTC)\tTENANT\tHOST\tUSER\tTHREAT\tSEVERITY\tTYPE\tEVENT ID")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), cell(d.TenantName, 30),
+			cell(d.Location, 24), cell(d.User, 24), cell(d.Threat, 30), d.Severity, strings.TrimPrefix(d.Type, "Event::Endpoint::"), d.EventID)
+	}
+	return tw.Flush()
+}
+
+// csvSafe keeps a spreadsheet from reading an endpoint-supplied value as a
+// formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

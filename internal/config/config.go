@@ -1,0 +1,312 @@
+package config
+
+import (
+	"path"
+	"strings"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/secret"
+)
+
+// Defaults that other packages and messages refer to.
+const (
+	// DefaultAuthURL is Sophos's OAuth2 token endpoint.
+	DefaultAuthURL = "https://id.sophos.com/api/v2/oauth2/token"
+	// DefaultAPIURL is the Sophos Central global API host (whoami, partner and
+	// organization tenant lists); per-tenant regional hosts come from whoami.
+	DefaultAPIURL = "https://api.central.sophos.com"
+	// DefaultDB is the SQLite database file used when store.db is not set.
+	DefaultDB = "./puawatch.db"
+	// MaxLookback is the longest poll.lookback accepted: Sophos serves SIEM
+	// events of the last 24 hours only, and a request for exactly 24 hours
+	// races the server's own clock.
+	MaxLookback = 23*time.Hour + 55*time.Minute
+	// CursorExpiry is how old a SIEM cursor may get before Sophos silently
+	// falls back to the last 24 hours; poll.lag_alarm must be shorter.
+	CursorExpiry = 24 * time.Hour
+)
+
+// Config is puawatch's whole configuration. Field names in YAML are the
+// snake_case names in the yaml tags; Default holds every default value.
+// Load builds one from a file, the environment and stored credentials;
+// Validate checks one built in code.
+type Config struct {
+	Sophos  Sophos  `yaml:"sophos"`
+	Tenants Tenants `yaml:"tenants"`
+	Poll    Poll    `yaml:"poll"`
+	Match   Match   `yaml:"match"`
+	Store   Store   `yaml:"store"`
+	Email   Email   `yaml:"email"`
+	JSONL   JSONL   `yaml:"jsonl"`
+	Notify  Notify  `yaml:"notify"`
+	Log     Log     `yaml:"log"`
+	// Listen is the address of the metrics and health HTTP server
+	// (host:port, e.g. "127.0.0.1:9090" or ":9090"); "" turns it off.
+	Listen string `yaml:"listen"`
+}
+
+// Sophos is how to reach and authenticate to Sophos Central.
+type Sophos struct {
+	// ClientID is the API credential's client id (a partner, organization
+	// or tenant credential).
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is the API credential's secret. After Load it also holds
+	// the secret read from ClientSecretFile.
+	ClientSecret secret.Secret `yaml:"client_secret"`
+	// ClientSecretFile names a file holding the client secret (a Docker or
+	// Kubernetes secret); Load reads it, trimming trailing newlines.
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// AuthURL is the OAuth2 token endpoint: https, or http for loopback.
+	AuthURL string `yaml:"auth_url"`
+	// APIURL is the Central global API base URL: https, or http for loopback.
+	APIURL string `yaml:"api_url"`
+	// CAFile is a PEM bundle trusted in addition to the system roots for
+	// Sophos connections (a TLS-inspecting proxy, the simulator); "" = none.
+	CAFile string `yaml:"ca_file"`
+	// Timeout bounds each HTTP request to Sophos.
+	Timeout Duration `yaml:"timeout"`
+	// TenantName is the display name of the tenant when the credential is a
+	// single-tenant one (whoami gives no name for it); "" = the tenant id.
+	TenantName string `yaml:"tenant_name"`
+}
+
+// Tenants selects which tenants of a partner or organization are watched.
+// A tenant is watched when Include is empty or one of its patterns
+// matches, and none of Exclude's patterns matches (Exclude wins). Patterns
+// use path.Match syntax and are compared case-insensitively to both the
+// tenant id and the tenant name.
+type Tenants struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+	// Refresh is how often the tenant list is read again.
+	Refresh Duration `yaml:"refresh"`
+}
+
+// Selects reports whether the tenant with this id and name is watched
+// under t's Include and Exclude patterns. Malformed patterns (rejected by
+// Validate) match nothing.
+func (t Tenants) Selects(id, name string) bool {
+	matches := func(patterns []string) bool {
+		for _, p := range patterns {
+			p = strings.ToLower(p)
+			for _, s := range []string{id, name} {
+				if s == "" {
+					continue
+				}
+				if ok, _ := path.Match(p, strings.ToLower(s)); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if len(t.Include) > 0 && !matches(t.Include) {
+		return false
+	}
+	return !matches(t.Exclude)
+}
+
+// Poll is how Sophos Central's SIEM API is read.
+type Poll struct {
+	// Interval is the time between two polls of a tenant.
+	Interval Duration `yaml:"interval"`
+	// Lookback is how far back the first poll of a tenant (one without a
+	// cursor) reads: more than 0 and at most MaxLookback.
+	Lookback Duration `yaml:"lookback"`
+	// Initial says what happens to detections found by a tenant's first
+	// poll: "notify" sends them, "silent" only stores them.
+	Initial string `yaml:"initial"`
+	// Overlap re-reads this much before the cursor every OverlapEvery, to
+	// catch events that endpoints with fast clocks placed behind it
+	// (duplicates are dropped by event id). 0 turns re-reading off.
+	Overlap Duration `yaml:"overlap"`
+	// OverlapEvery is how often the overlap re-read runs.
+	OverlapEvery Duration `yaml:"overlap_every"`
+	// LagAlarm raises an alarm when a tenant's events are older than this
+	// behind now; less than CursorExpiry, after which events are lost.
+	LagAlarm Duration `yaml:"lag_alarm"`
+	// PageLimit is the SIEM page size (limit), 1 to 1000.
+	PageLimit int `yaml:"page_limit"`
+	// Workers is how many tenants are polled at once, 1 to 64.
+	Workers int `yaml:"workers"`
+	// OffsetMinutes is sent as from_date_offset_minutes on every SIEM
+	// request: the API holds back events younger than this many minutes,
+	// giving late ones time to arrive. 0 or more, and shorter than LagAlarm.
+	OffsetMinutes int `yaml:"offset_minutes"`
+	// Limits caps the request rate to Sophos Central.
+	Limits Limits `yaml:"limits"`
+}
+
+// Limits are client-side rate limits for all requests to Sophos Central.
+type Limits struct {
+	// PerSecond is the sustained request rate per second.
+	PerSecond float64 `yaml:"per_second"`
+	// PerMinute is the sustained request rate per minute.
+	PerMinute float64 `yaml:"per_minute"`
+	// MinuteBurst is how many requests the per-minute limiter lets through
+	// at once.
+	MinuteBurst int `yaml:"minute_burst"`
+}
+
+// Match decides which SIEM events are PUA detections worth notifying.
+type Match struct {
+	// Types are event types, exact or path.Match globs (*Pua*Detect*).
+	Types []string `yaml:"types"`
+	// Groups, when not empty, keeps only events of these SIEM groups.
+	Groups []string `yaml:"groups"`
+	// Severities, when not empty, keeps only events of these severities
+	// (low, medium, high, critical, none).
+	Severities []string `yaml:"severities"`
+	// FollowUps also notifies about FollowUpTypes events (clean-up failed,
+	// restore) for PUAs already detected.
+	FollowUps bool `yaml:"follow_ups"`
+	// FollowUpTypes are the follow-up event types, exact or globs.
+	FollowUpTypes []string `yaml:"follow_up_types"`
+}
+
+// validSeverities are the values match.severities accepts.
+func validSeverities() []string { return []string{"low", "medium", "high", "critical", "none"} }
+
+// Store is where detections, the outbox and cursors are kept.
+type Store struct {
+	// DB is a SQLite file path (or file: URI), or a postgres:// or
+	// postgresql:// URL. A URL may carry a password: Redacted hides it.
+	DB string `yaml:"db"`
+}
+
+// Dialect is "postgres" for a postgres:// or postgresql:// URL and
+// "sqlite" for anything else.
+func (s Store) Dialect() string {
+	if isPostgresURL(s.DB) {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func isPostgresURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// Email is the e-mail channel; it is on when SMTPURL is set.
+type Email struct {
+	// SMTPURL is smtp://[user:pass@]host:port or smtps://[user:pass@]host:port,
+	// with ?starttls=required (the default for smtp) or ?starttls=none.
+	// It is a Secret because it may carry the password; Server parses it.
+	SMTPURL secret.Secret `yaml:"smtp_url"`
+	// From is the sender address.
+	From string `yaml:"from"`
+	// To are the recipient addresses.
+	To []string `yaml:"to"`
+	// Digest sends one message per tenant and poll instead of one per
+	// detection.
+	Digest bool `yaml:"digest"`
+	// TimeZone is the IANA time zone times are shown in ("UTC",
+	// "Europe/Berlin", "Local").
+	TimeZone string `yaml:"time_zone"`
+	// CAFile is a PEM bundle trusted in addition to the system roots for the
+	// SMTP server; "" = none.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Enabled reports whether the e-mail channel is configured.
+func (e Email) Enabled() bool { return !e.SMTPURL.Empty() }
+
+// Location loads TimeZone ("" is UTC).
+func (e Email) Location() (*time.Location, error) {
+	if e.TimeZone == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(e.TimeZone)
+}
+
+// JSONL is the JSON-lines channel: one detection per line.
+type JSONL struct {
+	// Path is the file appended to; "-" is standard output; "" is off.
+	Path string `yaml:"path"`
+}
+
+// Enabled reports whether the JSON-lines channel is configured.
+func (j JSONL) Enabled() bool { return j.Path != "" }
+
+// Notify is how the outbox dispatcher retries.
+type Notify struct {
+	// Lease is how long a claimed outbox row belongs to one dispatcher
+	// before another instance may claim it again.
+	Lease Duration `yaml:"lease"`
+	// BackoffBase is the first retry delay; it doubles per attempt.
+	BackoffBase Duration `yaml:"backoff_base"`
+	// BackoffMax caps the retry delay.
+	BackoffMax Duration `yaml:"backoff_max"`
+	// MaxAttempts moves a message to the dead letters after this many
+	// failed attempts; 0 retries forever.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// Log is the daemon's own logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// DefaultTypes are the SIEM event types of a PUA detection.
+func DefaultTypes() []string {
+	return []string{
+		"Event::Endpoint::Threat::PuaDetected",
+		"Event::Endpoint::HmpaPuaDetected",
+		"Event::Endpoint::CorePuaDetection",
+		"Event::Endpoint::CorePuaRemoteDetection",
+		"Event::Endpoint::HomePuaRemnantsDetected",
+	}
+}
+
+// DefaultFollowUpTypes are the SIEM event types of a failed PUA clean-up
+// and of a PUA restore.
+func DefaultFollowUpTypes() []string {
+	return []string{
+		"Event::Endpoint::CorePuaCleanFailed",
+		"Event::Endpoint::Threat::PuaCleanupFailed",
+		"Event::Endpoint::CorePuaRestore",
+		"Event::Endpoint::CorePuaRestoreFailed",
+		"Event::Endpoint::CorePuaReboot",
+	}
+}
+
+// Default returns the configuration used for every key that neither the
+// file nor the environment sets. It has no credentials, so it does not
+// pass Validate by itself. Each call returns fresh slices.
+func Default() Config {
+	return Config{
+		Sophos: Sophos{
+			AuthURL: DefaultAuthURL,
+			APIURL:  DefaultAPIURL,
+			Timeout: Duration(30 * time.Second),
+		},
+		Tenants: Tenants{Refresh: Duration(time.Hour)},
+		Poll: Poll{
+			Interval:     Duration(5 * time.Minute),
+			Lookback:     Duration(23*time.Hour + 45*time.Minute),
+			Initial:      "notify",
+			Overlap:      Duration(time.Hour),
+			OverlapEvery: Duration(15 * time.Minute),
+			LagAlarm:     Duration(6 * time.Hour),
+			PageLimit:    1000,
+			Workers:      4,
+			Limits:       Limits{PerSecond: 10, PerMinute: 100, MinuteBurst: 300},
+		},
+		Match: Match{
+			Types:         DefaultTypes(),
+			FollowUpTypes: DefaultFollowUpTypes(),
+		},
+		Store:  Store{DB: DefaultDB},
+		Email:  Email{TimeZone: "UTC"},
+		Notify: Notify{Lease: Duration(2 * time.Minute), BackoffBase: Duration(30 * time.Second), BackoffMax: Duration(time.Hour)},
+		Log:    Log{Level: "info", Format: "text"},
+	}
+}
+
+// String is Redacted, so printing a Config with %v or %s never shows a
+// secret.
+func (c Config) String() string { return c.Redacted() }

@@ -1,0 +1,270 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/secret"
+)
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"sophos.auth_url", c.Sophos.AuthURL, "https://id.sophos.com/api/v2/oauth2/token"},
+		{"sophos.api_url", c.Sophos.APIURL, "https://api.central.sophos.com"},
+		{"sophos.timeout", c.Sophos.Timeout.Std(), 30 * time.Second},
+		{"tenants.refresh", c.Tenants.Refresh.Std(), time.Hour},
+		{"poll.interval", c.Poll.Interval.Std(), 5 * time.Minute},
+		{"poll.lookback", c.Poll.Lookback.Std(), 23*time.Hour + 45*time.Minute},
+		{"poll.initial", c.Poll.Initial, "notify"},
+		{"poll.overlap", c.Poll.Overlap.Std(), time.Hour},
+		{"poll.overlap_every", c.Poll.OverlapEvery.Std(), 15 * time.Minute},
+		{"poll.lag_alarm", c.Poll.LagAlarm.Std(), 6 * time.Hour},
+		{"poll.page_limit", c.Poll.PageLimit, 1000},
+		{"poll.workers", c.Poll.Workers, 4},
+		{"poll.offset_minutes", c.Poll.OffsetMinutes, 0},
+		{"poll.limits.per_second", c.Poll.Limits.PerSecond, 10.0},
+		{"poll.limits.per_minute", c.Poll.Limits.PerMinute, 100.0},
+		{"poll.limits.minute_burst", c.Poll.Limits.MinuteBurst, 300},
+		{"match.types", c.Match.Types, []string{
+			"Event::Endpoint::Threat::PuaDetected", "Event::Endpoint::HmpaPuaDetected", "Event::Endpoint::CorePuaDetection",
+			"Event::Endpoint::CorePuaRemoteDetection", "Event::Endpoint::HomePuaRemnantsDetected"}},
+		{"match.follow_ups", c.Match.FollowUps, false},
+		{"match.follow_up_types", c.Match.FollowUpTypes, []string{
+			"Event::Endpoint::CorePuaCleanFailed", "Event::Endpoint::Threat::PuaCleanupFailed", "Event::Endpoint::CorePuaRestore",
+			"Event::Endpoint::CorePuaRestoreFailed", "Event::Endpoint::CorePuaReboot"}},
+		{"store.db", c.Store.DB, "./puawatch.db"},
+		{"email.smtp_url", c.Email.SMTPURL, secret.Secret("")},
+		{"email.time_zone", c.Email.TimeZone, "UTC"},
+		{"jsonl.path", c.JSONL.Path, ""},
+		{"notify.lease", c.Notify.Lease.Std(), 2 * time.Minute},
+		{"notify.backoff_base", c.Notify.BackoffBase.Std(), 30 * time.Second},
+		{"notify.backoff_max", c.Notify.BackoffMax.Std(), time.Hour},
+		{"notify.max_attempts", c.Notify.MaxAttempts, 0},
+		{"log.level", c.Log.Level, "info"},
+		{"log.format", c.Log.Format, "text"},
+		{"listen", c.Listen, ""},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	// Default lacks only the credentials.
+	err := Default().Validate()
+	if n := countErrs(err); n != 2 {
+		t.Errorf("Default().Validate() has %d problems, want 2 (client id and secret):\n%v", n, err)
+	}
+	wantErr(t, err, "sophos.client_id", "sophos.client_secret")
+	if err := validConfig().Validate(); err != nil {
+		t.Errorf("defaults with credentials: %v", err)
+	}
+	// Fresh slices each call.
+	a := Default()
+	a.Match.Types[0] = "changed"
+	if Default().Match.Types[0] == "changed" {
+		t.Error("Default shares its slices between calls")
+	}
+}
+
+func TestLoadNoFileIsDefaultsPlusEnv(t *testing.T) {
+	dir := t.TempDir()
+	sf := writeFile(t, dir, "secret", "csecret\n", 0o600)
+	got, err := Load(LoadOptions{Env: env("PUAWATCH_CLIENT_ID", "cid", "PUAWATCH_CLIENT_SECRET_FILE", sf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := validConfig()
+	want.Sophos.ClientSecretFile = sf
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestLoadEmptyFileKeepsDefaults(t *testing.T) {
+	for name, content := range map[string]string{"empty": "", "comments only": "# nothing here\n", "null document": "~\n", "null sections": "sophos:\npoll:\n  interval:\nmatch:\n  types: ~\n"} {
+		t.Run(name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "config.yaml", content, 0o644)
+			got, err := Load(LoadOptions{Path: p, Env: env("PUAWATCH_CLIENT_ID", "cid", "PUAWATCH_CLIENT_SECRET", "csecret")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, validConfig()) {
+				t.Errorf("Load = %+v\nwant the defaults", got)
+			}
+		})
+	}
+}
+
+// TestExample loads testdata/example.yaml, the annotated example in the
+// docs, and checks a few of its values.
+func TestExample(t *testing.T) {
+	dir := t.TempDir()
+	sf := writeFile(t, dir, "client_secret", "example-secret\n", 0o600)
+	// The example names /run/secrets/...; point the variable at a real file.
+	c, err := Load(LoadOptions{Path: "testdata/example.yaml", Env: env("PUAWATCH_CLIENT_SECRET_FILE", sf)})
+	if err != nil {
+		t.Fatalf("example.yaml: %v", err)
+	}
+	if c.Sophos.ClientID != "5e1a7c3b-8f0d-4b6e-9a2c-1d3f5b7e9a0c" || c.Sophos.ClientSecret.Reveal() != "example-secret" {
+		t.Errorf("credentials: %q %q", c.Sophos.ClientID, c.Sophos.ClientSecret.Reveal())
+	}
+	if !reflect.DeepEqual(c.Tenants.Exclude, []string{"Test *", "*-lab"}) || !c.Match.FollowUps || c.Email.TimeZone != "Europe/Berlin" ||
+		c.JSONL.Path != "/var/lib/puawatch/detections.jsonl" || c.Listen != "127.0.0.1:9090" || len(c.Email.To) != 2 {
+		t.Errorf("example values not loaded: %s", c.Redacted())
+	}
+	// The example shows every key: compare with the schema.
+	data, err := os.ReadFile("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range allPaths(reflect.TypeFor[Config](), "") {
+		last := p[strings.LastIndex(p, ".")+1:]
+		if !strings.Contains(string(data), last+":") {
+			t.Errorf("example.yaml does not show %s", p)
+		}
+	}
+}
+
+// fullYAML sets every key to a value other than its default.
+const fullYAML = `
+sophos:
+  client_id: my-client
+  client_secret_file: ""
+  auth_url: http://127.0.0.1:8080/token
+  api_url: http://localhost:8080
+  ca_file: %[1]s
+  timeout: 45s
+  tenant_name: Acme
+tenants:
+  include: [acme*, 11111111-2222-3333-4444-555555555555]
+  exclude:
+    - "*test*"
+  refresh: 30m
+poll:
+  interval: 90s
+  lookback: 12h
+  initial: SILENT
+  overlap: 0
+  overlap_every: 10m
+  lag_alarm: 3h
+  page_limit: 500
+  workers: 8
+  offset_minutes: 5
+  limits:
+    per_second: 2.5
+    per_minute: 60
+    minute_burst: 20
+match:
+  types: ["*Pua*Detect*"]
+  groups: [PUA]
+  severities: [High, critical]
+  follow_ups: true
+  follow_up_types: [Event::Endpoint::CorePuaCleanFailed]
+store:
+  db: /var/lib/puawatch/pw.db
+email:
+  smtp_url: smtp://relay.example.com:25?starttls=none
+  from: pw@example.com
+  to: [a@example.com, b@example.com]
+  digest: true
+  time_zone: America/New_York
+  ca_file: %[1]s
+jsonl:
+  path: "-"
+notify:
+  lease: 5m
+  backoff_base: 10s
+  backoff_max: 2h
+  max_attempts: 7
+log:
+  level: DEBUG
+  format: json
+listen: ":9090"
+`
+
+func fullConfig(ca string) Config {
+	return Config{
+		Sophos: Sophos{ClientID: "my-client", ClientSecret: "csecret", AuthURL: "http://127.0.0.1:8080/token", APIURL: "http://localhost:8080",
+			CAFile: ca, Timeout: Duration(45 * time.Second), TenantName: "Acme"},
+		Tenants: Tenants{Include: []string{"acme*", "11111111-2222-3333-4444-555555555555"}, Exclude: []string{"*test*"}, Refresh: Duration(30 * time.Minute)},
+		Poll: Poll{Interval: Duration(90 * time.Second), Lookback: Duration(12 * time.Hour), Initial: "silent", Overlap: 0,
+			OverlapEvery: Duration(10 * time.Minute), LagAlarm: Duration(3 * time.Hour), PageLimit: 500, Workers: 8, OffsetMinutes: 5,
+			Limits: Limits{PerSecond: 2.5, PerMinute: 60, MinuteBurst: 20}},
+		Match: Match{Types: []string{"*Pua*Detect*"}, Groups: []string{"PUA"}, Severities: []string{"high", "critical"}, FollowUps: true,
+			FollowUpTypes: []string{"Event::Endpoint::CorePuaCleanFailed"}},
+		Store: Store{DB: "/var/lib/puawatch/pw.db"},
+		Email: Email{SMTPURL: "smtp://relay.example.com:25?starttls=none", From: "pw@example.com", To: []string{"a@example.com", "b@example.com"},
+			Digest: true, TimeZone: "America/New_York", CAFile: ca},
+		JSONL:  JSONL{Path: "-"},
+		Notify: Notify{Lease: Duration(5 * time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(2 * time.Hour), MaxAttempts: 7},
+		Log:    Log{Level: "debug", Format: "json"},
+		Listen: ":9090",
+	}
+}
+
+// TestLoadEveryKey sets every key in a file and compares with the struct
+// built in code, so a field the decoder cannot fill is caught.
+func TestLoadEveryKey(t *testing.T) {
+	dir := t.TempDir()
+	ca := writeFile(t, dir, "ca.pem", "not checked\n", 0o644)
+	p := writeFile(t, dir, "config.yaml", strings.ReplaceAll(fullYAML, "%[1]s", ca), 0o644)
+	got, err := Load(LoadOptions{Path: p, Env: env("PUAWATCH_CLIENT_SECRET", "csecret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fullConfig(ca); !reflect.DeepEqual(got, want) {
+		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestTenantsSelects(t *testing.T) {
+	tn := Tenants{Include: []string{"acme*", "1111*"}, Exclude: []string{"*TEST*"}}
+	tests := []struct {
+		id, name string
+		want     bool
+	}{
+		{"aaaa", "ACME Corp", true},
+		{"1111-2222", "Other", true},
+		{"aaaa", "Acme Test", false},
+		{"aaaa", "Other", false},
+		{"aaaa", "", false},
+	}
+	for _, tt := range tests {
+		if got := tn.Selects(tt.id, tt.name); got != tt.want {
+			t.Errorf("Selects(%q, %q) = %v, want %v", tt.id, tt.name, got, tt.want)
+		}
+	}
+	if !(Tenants{}).Selects("x", "y") {
+		t.Error("empty include should select every tenant")
+	}
+	if (Tenants{Exclude: []string{"x"}}).Selects("X", "y") {
+		t.Error("exclude by id should win")
+	}
+}
+
+func TestStoreDialect(t *testing.T) {
+	for db, want := range map[string]string{"./puawatch.db": "sqlite", "file:x.db?_pragma=busy_timeout(5000)": "sqlite",
+		"postgres://u@h/db": "postgres", "PostgreSQL://h/db": "postgres"} {
+		if got := (Store{DB: db}).Dialect(); got != want {
+			t.Errorf("Dialect(%q) = %q, want %q", db, got, want)
+		}
+	}
+}
+
+func TestEmailLocation(t *testing.T) {
+	loc, err := Email{}.Location()
+	if err != nil || loc != time.UTC {
+		t.Errorf("empty time zone: %v %v", loc, err)
+	}
+	loc, err = Email{TimeZone: "Europe/Berlin"}.Location()
+	if err != nil || loc.String() != "Europe/Berlin" {
+		t.Errorf("Europe/Berlin: %v %v", loc, err)
+	}
+}

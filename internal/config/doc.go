@@ -1,0 +1,65 @@
+// Package config is puawatch's typed configuration: defaults, a strict YAML
+// file, environment overrides, stored `puawatch login` credentials,
+// validation, and a redacted rendering for `puawatch config check`.
+//
+// # Sources, lowest to highest precedence
+//
+//  1. Default().
+//  2. The YAML file (LoadOptions.Path), decoded strictly: an unknown key is
+//     an error naming the key, its line and the key meant
+//     (config.yaml:12: unknown key "pol" (did you mean "poll"?)); so is a
+//     value of the wrong type (a list for a string, 1.5 for an int, "yes"
+//     for a bool), a duplicate key, a merge key (<<) and a second "---"
+//     document. A key that is absent or null keeps its default. Anchors and
+//     aliases work. testdata/example.yaml is a full annotated example.
+//  3. The environment, below. An empty variable counts as unset, so the
+//     environment cannot clear a value the file sets. Values are trimmed.
+//  4. sophos.client_secret_file, read after the environment: one line,
+//     trailing newlines trimmed, an empty file is an error.
+//  5. Stored credentials (LoadOptions.CredentialsPath), used only when
+//     neither the file nor the environment gives a client id or a client
+//     secret. They bring their auth and API URLs unless the file or the
+//     environment sets those.
+//
+// Validate runs last and reports every problem at once, each naming the
+// field's YAML path (and variable), the value and what to do.
+//
+// # Environment
+//
+//	Variable                     YAML path                  Notes
+//	PUAWATCH_CLIENT_ID           sophos.client_id
+//	PUAWATCH_CLIENT_SECRET       sophos.client_secret       replaces a client_secret_file from the file
+//	PUAWATCH_CLIENT_SECRET_FILE  sophos.client_secret_file  replaces a client_secret from the file; not with PUAWATCH_CLIENT_SECRET
+//	PUAWATCH_AUTH_URL            sophos.auth_url
+//	PUAWATCH_API_URL             sophos.api_url
+//	PUAWATCH_CA_FILE             sophos.ca_file             extra: a TLS-inspecting proxy's CA in a container
+//	PUAWATCH_TENANT_NAME         sophos.tenant_name         extra
+//	PUAWATCH_INTERVAL            poll.interval              extra: duration text, e.g. 5m
+//	PUAWATCH_DB                  store.db                   path or postgres:// URL
+//	PUAWATCH_SMTP_URL            email.smtp_url             smtp://[user:pass@]host:port[?starttls=required|none] or smtps://…
+//	PUAWATCH_MAIL_FROM           email.from
+//	PUAWATCH_MAIL_TO             email.to                   comma-separated
+//	PUAWATCH_JSONL               jsonl.path                 path, or - for standard output
+//	PUAWATCH_LOG_LEVEL           log.level                  extra: debug, info, warn, error
+//	PUAWATCH_LOG_FORMAT          log.format                 extra: text, json
+//	PUAWATCH_LISTEN              listen                     extra: metrics and health address
+//
+// PUAWATCH_CONFIG (the file's path) is read by the command line, not here.
+//
+// # Secrets
+//
+// The client secret and the SMTP URL are secret.Secret values, which
+// redact themselves in every format; a password inside a store.db URL is
+// redacted by Redacted and String. On systems other than Windows a file
+// holding a secret must be private to its owner (mode & 0o077 == 0):
+// the configuration file when it holds sophos.client_secret or a URL with a
+// password, the client secret file, and the stored credentials. Otherwise
+// Load refuses it, saying which chmod to run or where to move the secret.
+// Validate's messages and Redacted's output never hold a secret.
+//
+// # Durations
+//
+// Durations are Go duration text ("90s", "5m", "1h30m"). A bare number is
+// an error, except 0, because "300" could mean seconds, minutes or
+// nanoseconds; write "300s".
+package config

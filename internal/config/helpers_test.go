@@ -1,0 +1,75 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "time/tzdata" // email.time_zone tests must not depend on the host's zoneinfo
+)
+
+// env is a fake environment for LoadOptions.Env.
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// noEnv is an empty environment, so the host's PUAWATCH_* never leak in.
+var noEnv = env()
+
+// writeFile writes content to name in dir with mode and returns its path.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil { // WriteFile is subject to the umask
+		t.Fatal(err)
+	}
+	return p
+}
+
+// credsYAML is the smallest file that passes Validate.
+const credsYAML = "sophos:\n  client_id: cid\n  client_secret_file: %s\n"
+
+// validConfig is Default with credentials: it passes Validate.
+func validConfig() Config {
+	c := Default()
+	c.Sophos.ClientID = "cid"
+	c.Sophos.ClientSecret = "csecret"
+	return c
+}
+
+// wantErr fails unless err's text holds every one of wants.
+func wantErr(t *testing.T, err error, wants ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", wants)
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q:\n%v", w, err)
+		}
+	}
+}
+
+// countErrs is how many errors errors.Join put together.
+func countErrs(err error) int {
+	if err == nil {
+		return 0
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		return len(j.Unwrap())
+	}
+	return 1
+}

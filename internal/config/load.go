@@ -1,0 +1,302 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/puawatch/puawatch/internal/secret"
+)
+
+// LoadOptions say where Load finds the configuration.
+type LoadOptions struct {
+	// Path is the YAML configuration file; "" means no file (defaults and
+	// the environment only).
+	Path string
+	// Env looks up environment variables; nil means os.Getenv. An empty
+	// value counts as unset.
+	Env func(string) string
+	// CredentialsPath is the file `puawatch login` wrote (see
+	// CredentialsPath); "" means stored credentials are not used.
+	CredentialsPath string
+}
+
+// envVar is one environment variable of the contract in doc.go.
+type envVar struct {
+	name string
+	path string // the YAML path it overrides
+	set  func(c *Config, v string) error
+}
+
+// envVars is the environment contract, in the order of doc.go's table.
+func envVars() []envVar {
+	str := func(f func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = v; return nil }
+	}
+	lower := func(f func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = strings.ToLower(v); return nil }
+	}
+	return []envVar{
+		{"PUAWATCH_CLIENT_ID", "sophos.client_id", str(func(c *Config) *string { return &c.Sophos.ClientID })},
+		{"PUAWATCH_CLIENT_SECRET", "sophos.client_secret", func(c *Config, v string) error {
+			c.Sophos.ClientSecret = secret.Secret(v)
+			return nil
+		}},
+		{"PUAWATCH_CLIENT_SECRET_FILE", "sophos.client_secret_file", str(func(c *Config) *string { return &c.Sophos.ClientSecretFile })},
+		{"PUAWATCH_AUTH_URL", "sophos.auth_url", str(func(c *Config) *string { return &c.Sophos.AuthURL })},
+		{"PUAWATCH_API_URL", "sophos.api_url", str(func(c *Config) *string { return &c.Sophos.APIURL })},
+		{"PUAWATCH_CA_FILE", "sophos.ca_file", str(func(c *Config) *string { return &c.Sophos.CAFile })},
+		{"PUAWATCH_TENANT_NAME", "sophos.tenant_name", str(func(c *Config) *string { return &c.Sophos.TenantName })},
+		{"PUAWATCH_INTERVAL", "poll.interval", func(c *Config, v string) error {
+			d, err := ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			c.Poll.Interval = d
+			return nil
+		}},
+		{"PUAWATCH_DB", "store.db", str(func(c *Config) *string { return &c.Store.DB })},
+		{"PUAWATCH_SMTP_URL", "email.smtp_url", func(c *Config, v string) error {
+			c.Email.SMTPURL = secret.Secret(v)
+			return nil
+		}},
+		{"PUAWATCH_MAIL_FROM", "email.from", str(func(c *Config) *string { return &c.Email.From })},
+		{"PUAWATCH_MAIL_TO", "email.to", func(c *Config, v string) error {
+			var to []string
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					to = append(to, a)
+				}
+			}
+			c.Email.To = to
+			return nil
+		}},
+		{"PUAWATCH_JSONL", "jsonl.path", str(func(c *Config) *string { return &c.JSONL.Path })},
+		{"PUAWATCH_LOG_LEVEL", "log.level", lower(func(c *Config) *string { return &c.Log.Level })},
+		{"PUAWATCH_LOG_FORMAT", "log.format", lower(func(c *Config) *string { return &c.Log.Format })},
+		{"PUAWATCH_LISTEN", "listen", str(func(c *Config) *string { return &c.Listen })},
+	}
+}
+
+// envName is the environment variable overriding the YAML path p, or "".
+func envName(p string) string {
+	for _, e := range envVars() {
+		if e.path == p {
+			return e.name
+		}
+	}
+	return ""
+}
+
+// Load builds the configuration: Default, then the file at o.Path (strict:
+// an unknown key, a value of the wrong type or a second document is an
+// error naming the line), then the environment (which wins over the file),
+// then the client secret file, then stored credentials when neither the
+// file nor the environment names a client id or a client secret, and last
+// Validate. Errors are joined, each naming the file and line or the
+// variable or the YAML path. Load returns the configuration built so far
+// with the error, for diagnostics such as `puawatch config check`; do not
+// run with it.
+//
+// A file holding a secret (sophos.client_secret, a password in
+// email.smtp_url or store.db) must not be open to other users, nor may the
+// client secret file; see the package documentation.
+func Load(o LoadOptions) (Config, error) {
+	env := o.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	cfg := Default()
+	set := map[string]bool{}
+
+	if o.Path != "" {
+		fileSet, err := loadFile(o.Path, &cfg)
+		if err != nil {
+			return cfg, err
+		}
+		set = fileSet
+	}
+
+	var errs []error
+	envSecret := strings.TrimSpace(env("PUAWATCH_CLIENT_SECRET")) != ""
+	envSecretFile := strings.TrimSpace(env("PUAWATCH_CLIENT_SECRET_FILE")) != ""
+	if envSecret && envSecretFile {
+		errs = append(errs, errors.New("PUAWATCH_CLIENT_SECRET and PUAWATCH_CLIENT_SECRET_FILE are both set: keep one (the file is safer)"))
+	}
+	for _, e := range envVars() {
+		v := strings.TrimSpace(env(e.name))
+		if v == "" {
+			continue
+		}
+		if err := e.set(&cfg, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", e.name, e.path, err))
+			continue
+		}
+		set[e.path] = true
+	}
+	// A secret given by the environment replaces the file's, whichever form
+	// either takes.
+	switch {
+	case envSecret && !envSecretFile:
+		cfg.Sophos.ClientSecretFile = ""
+	case envSecretFile && !envSecret:
+		cfg.Sophos.ClientSecret = ""
+	case !cfg.Sophos.ClientSecret.Empty() && cfg.Sophos.ClientSecretFile != "":
+		errs = append(errs, errors.New("sophos.client_secret and sophos.client_secret_file are both set: keep one (the file is safer)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+
+	if f := cfg.Sophos.ClientSecretFile; f != "" && cfg.Sophos.ClientSecret.Empty() {
+		s, err := readSecretFile(f)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Sophos.ClientSecret = s
+	}
+
+	if o.CredentialsPath != "" && cfg.Sophos.ClientID == "" && cfg.Sophos.ClientSecret.Empty() {
+		sc, err := LoadCredentials(o.CredentialsPath)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return cfg, err
+		default:
+			cfg.Sophos.ClientID = sc.ClientID
+			cfg.Sophos.ClientSecret = sc.ClientSecret
+			if sc.AuthURL != "" && !set["sophos.auth_url"] {
+				cfg.Sophos.AuthURL = sc.AuthURL
+			}
+			if sc.APIURL != "" && !set["sophos.api_url"] {
+				cfg.Sophos.APIURL = sc.APIURL
+			}
+		}
+	}
+
+	cfg.normalize()
+	return cfg, cfg.Validate()
+}
+
+// loadFile decodes the file at path into cfg and refuses it when it holds a
+// secret and other users may read it.
+func loadFile(path string, cfg *Config) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("config: %s is a directory: name the YAML file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes: is it the right file?", path, maxConfigSize)
+	}
+	set, decodeErr := decodeYAML(path, data, cfg)
+
+	var held, moves []string
+	if set["sophos.client_secret"] && !cfg.Sophos.ClientSecret.Empty() {
+		held = append(held, "sophos.client_secret")
+		moves = append(moves, "the client secret to PUAWATCH_CLIENT_SECRET_FILE")
+	}
+	if set["email.smtp_url"] && urlHasSecret(cfg.Email.SMTPURL.Reveal()) {
+		held = append(held, "the password in email.smtp_url")
+		moves = append(moves, "the SMTP URL to PUAWATCH_SMTP_URL")
+	}
+	if set["store.db"] && urlHasSecret(cfg.Store.DB) {
+		held = append(held, "the password in store.db")
+		moves = append(moves, "the database URL to PUAWATCH_DB")
+	}
+	var permErr error
+	if len(held) > 0 {
+		permErr = checkPrivate(path, fi.Mode(), fmt.Sprintf("holds a secret (%s)", strings.Join(held, ", ")),
+			", or move "+strings.Join(moves, " and "))
+	}
+	return set, errors.Join(decodeErr, permErr)
+}
+
+// maxConfigSize bounds the configuration and secret files read.
+const maxConfigSize = 1 << 20
+
+// readSecretFile reads a client secret file: one line, trailing newlines
+// trimmed, not empty, and not open to other users.
+func readSecretFile(path string) (secret.Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("sophos.client_secret_file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("sophos.client_secret_file: %w", err)
+	}
+	if fi.IsDir() {
+		return "", fmt.Errorf("sophos.client_secret_file: %s is a directory: name the file holding the client secret", path)
+	}
+	if err := checkPrivate(path, fi.Mode(), "holds the client secret (sophos.client_secret_file)",
+		" (for a Kubernetes secret volume set defaultMode: 0400, for a Docker secret mode: 0400)"); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return "", fmt.Errorf("sophos.client_secret_file: read %s: %w", path, err)
+	}
+	if len(b) > maxConfigSize {
+		return "", fmt.Errorf("sophos.client_secret_file: %s is larger than %d bytes: name the file holding only the client secret", path, maxConfigSize)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("sophos.client_secret_file: %s is empty: write the client secret into it", path)
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Errorf("sophos.client_secret_file: %s holds more than one line: it must hold only the client secret", path)
+	}
+	return secret.Secret(s), nil
+}
+
+// checkPrivate refuses a file holding a secret whose mode lets group or
+// others in. Windows has no such mode bits, so nothing is checked there.
+func checkPrivate(path string, mode fs.FileMode, holds, advice string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	perm := mode.Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	who := "is readable by others"
+	if perm&0o044 == 0 {
+		who = "is open to other users"
+	}
+	return fmt.Errorf("%s %s and %s (mode %04o): run chmod 600 %s%s", path, holds, who, perm, shellQuote(path), advice)
+}
+
+// shellQuote quotes path for a shell command line when it needs it.
+func shellQuote(path string) string {
+	if path != "" && strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+:@,=") == "" {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// normalize lowercases the keywords that are case-insensitive.
+func (c *Config) normalize() {
+	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
+	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
+	c.Poll.Initial = strings.ToLower(strings.TrimSpace(c.Poll.Initial))
+	for i, s := range c.Match.Severities {
+		c.Match.Severities[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+}

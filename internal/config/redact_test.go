@@ -1,0 +1,107 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRedacted(t *testing.T) {
+	const (
+		clientSecret = "Zq9-client-SECRET-77"
+		smtpPass     = "Px4-smtp-PASSWORD-55"
+		dbPass       = "Db7-database-PASSWORD-33"
+	)
+	c := validConfig()
+	c.Sophos.ClientID = "visible-client-id"
+	c.Sophos.ClientSecret = clientSecret
+	c.Sophos.TenantName = "Visible Tenant"
+	c.Email.SMTPURL = "smtps://mailer:" + smtpPass + "@mail.example.com:465"
+	c.Email.From = "pw@example.com"
+	c.Email.To = []string{"sec@example.com"}
+	c.Store.DB = "postgres://pw:" + dbPass + "@db.example.com:5432/puawatch?sslmode=require&password=" + dbPass
+	c.Poll.Interval = Duration(90e9)
+
+	outputs := map[string]string{
+		"Redacted": c.Redacted(),
+		"String":   c.String(),
+		"%v":       fmt.Sprintf("%v", c),
+		"%s":       fmt.Sprintf("%s", c),
+	}
+	for name, out := range outputs {
+		for _, s := range []string{clientSecret, smtpPass, dbPass, "SECRET", "PASSWORD"} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows %q:\n%s", name, s, out)
+			}
+		}
+	}
+	out := c.Redacted()
+	for _, want := range []string{
+		"client_id: visible-client-id",
+		`client_secret: "[redacted]"`,
+		"tenant_name: Visible Tenant",
+		`smtp_url: "smtps://mailer:[redacted]@mail.example.com:465"`,
+		"db: postgres://pw:[redacted]@db.example.com:5432/puawatch?sslmode=require&password=[redacted]",
+		"interval: 1m30s",
+		"lookback: 23h45m",
+		"- sec@example.com",
+		"- Event::Endpoint::CorePuaDetection",
+		"auth_url: " + DefaultAuthURL,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Redacted lacks %q:\n%s", want, out)
+		}
+	}
+	// Every key is shown.
+	for _, p := range allPaths(reflect.TypeFor[Config](), "") {
+		if last := p[strings.LastIndex(p, ".")+1:]; !strings.Contains(out, last+":") {
+			t.Errorf("Redacted lacks %s", p)
+		}
+	}
+}
+
+func TestRedactedUnsetSecretIsEmpty(t *testing.T) {
+	out := Default().Redacted()
+	if !strings.Contains(out, `client_secret: ""`) || !strings.Contains(out, `smtp_url: ""`) {
+		t.Errorf("unset secrets should show as empty:\n%s", out)
+	}
+}
+
+// TestRedactedLoadsBack: without secrets, Redacted is a configuration
+// file giving the same Config.
+func TestRedactedLoadsBack(t *testing.T) {
+	dir := t.TempDir()
+	ca := writeFile(t, dir, "ca.pem", "x", 0o644)
+	want := fullConfig(ca)
+	want.Sophos.ClientSecret = ""
+	p := writeFile(t, dir, "config.yaml", want.Redacted(), 0o644)
+	got, err := Load(LoadOptions{Path: p, Env: env("PUAWATCH_CLIENT_SECRET", "csecret")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, want.Redacted())
+	}
+	want.Sophos.ClientSecret = "csecret"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := map[string]string{
+		"./puawatch.db":                            "./puawatch.db",
+		"file:pw.db?_pragma=busy_timeout(5000)":    "file:pw.db?_pragma=busy_timeout(5000)",
+		"postgres://u@h/db":                        "postgres://u@h/db",
+		"postgres://u:p@h/db":                      "postgres://u:[redacted]@h/db",
+		"postgres://u:p%40q@h:5/db?sslmode=x":      "postgres://u:[redacted]@h:5/db?sslmode=x",
+		"postgres://h/db?user=u&password=p":        "postgres://h/db?user=u&password=[redacted]",
+		"postgres://h/db?sslpassword=p&x=1":        "postgres://h/db?sslpassword=[redacted]&x=1",
+		"smtp://mail.example.com:25?starttls=none": "smtp://mail.example.com:25?starttls=none",
+		"smtp://u:p@mail.example.com:587":          "smtp://u:[redacted]@mail.example.com:587",
+		"smtp://u:p@h:bad port":                    "[redacted]",
+	}
+	for in, want := range tests {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

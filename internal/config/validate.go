@@ -1,0 +1,280 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// problems collects Validate's findings.
+type problems []error
+
+// add records a problem with the field at YAML path p; the message names
+// the environment variable too when there is one.
+func (ps *problems) add(p, format string, args ...any) {
+	label := p
+	if e := envName(p); e != "" {
+		label += " (" + e + ")"
+	}
+	*ps = append(*ps, fmt.Errorf("%s: %s", label, fmt.Sprintf(format, args...)))
+}
+
+// Validate checks c and returns every problem found, joined; each names
+// the field by its YAML path (and environment variable), the bad value
+// unless it is secret, and what to do. It reads the file system to check
+// that CA files exist, and the time zone database for email.time_zone.
+// It never includes a secret in its messages.
+func (c Config) Validate() error {
+	var ps problems
+
+	// sophos
+	if strings.TrimSpace(c.Sophos.ClientID) == "" {
+		ps.add("sophos.client_id", "not set: set PUAWATCH_CLIENT_ID or sophos.client_id, or run `puawatch login`")
+	}
+	if c.Sophos.ClientSecret.Empty() {
+		ps.add("sophos.client_secret", "not set: set PUAWATCH_CLIENT_SECRET_FILE (a file holding the secret), PUAWATCH_CLIENT_SECRET, or run `puawatch login`")
+	}
+	ps.baseURL("sophos.auth_url", c.Sophos.AuthURL, DefaultAuthURL)
+	ps.baseURL("sophos.api_url", c.Sophos.APIURL, DefaultAPIURL)
+	ps.file("sophos.ca_file", c.Sophos.CAFile)
+	ps.positive("sophos.timeout", c.Sophos.Timeout, "30s")
+
+	// tenants
+	ps.globs("tenants.include", c.Tenants.Include)
+	ps.globs("tenants.exclude", c.Tenants.Exclude)
+	ps.positive("tenants.refresh", c.Tenants.Refresh, "1h")
+
+	// poll
+	p := c.Poll
+	ps.positive("poll.interval", p.Interval, "5m")
+	if p.Interval > 0 && p.LagAlarm > 0 && p.Interval >= p.LagAlarm {
+		ps.add("poll.interval", "%s is not shorter than poll.lag_alarm %s: every tenant would be lagging; poll more often or raise lag_alarm", p.Interval, p.LagAlarm)
+	}
+	switch {
+	case p.Lookback <= 0:
+		ps.add("poll.lookback", "%s must be more than 0: set e.g. 23h45m", p.Lookback)
+	case p.Lookback.Std() > MaxLookback:
+		ps.add("poll.lookback", "%s is more than %s: Sophos serves only the last 24 hours of SIEM events; set at most %s", p.Lookback, Duration(MaxLookback), Duration(MaxLookback))
+	}
+	if p.Initial != "notify" && p.Initial != "silent" {
+		ps.add("poll.initial", "%q is not notify or silent: notify sends what the first poll of a tenant finds, silent only stores it", p.Initial)
+	}
+	switch {
+	case p.Overlap < 0:
+		ps.add("poll.overlap", "%s is negative: set 0 to turn the re-read off, or e.g. 1h", p.Overlap)
+	case p.Overlap > 0 && p.Lookback > 0 && p.Overlap >= p.Lookback:
+		ps.add("poll.overlap", "%s is not shorter than poll.lookback %s: set it shorter, e.g. 1h", p.Overlap, p.Lookback)
+	}
+	if p.Overlap > 0 {
+		ps.positive("poll.overlap_every", p.OverlapEvery, "15m")
+	}
+	switch {
+	case p.LagAlarm <= 0:
+		ps.add("poll.lag_alarm", "%s must be more than 0: set e.g. 6h", p.LagAlarm)
+	case p.LagAlarm.Std() >= CursorExpiry:
+		ps.add("poll.lag_alarm", "%s is not shorter than 24h: Sophos drops events older than 24 hours, so the alarm would come too late; set e.g. 6h", p.LagAlarm)
+	}
+	if p.PageLimit < 1 || p.PageLimit > 1000 {
+		ps.add("poll.page_limit", "%d is not from 1 to 1000: the SIEM API returns at most 1000 items a page; set 1000", p.PageLimit)
+	}
+	if p.Workers < 1 || p.Workers > 64 {
+		ps.add("poll.workers", "%d is not from 1 to 64: set e.g. 4", p.Workers)
+	}
+	switch off := time.Duration(p.OffsetMinutes) * time.Minute; {
+	case p.OffsetMinutes < 0:
+		ps.add("poll.offset_minutes", "%d is negative: set 0 or a few minutes", p.OffsetMinutes)
+	case p.LagAlarm > 0 && off >= p.LagAlarm.Std():
+		ps.add("poll.offset_minutes", "%d minutes is not shorter than poll.lag_alarm %s: events would be held back past the alarm; set a few minutes", p.OffsetMinutes, p.LagAlarm)
+	}
+	ps.rate("poll.limits.per_second", p.Limits.PerSecond, "10")
+	ps.rate("poll.limits.per_minute", p.Limits.PerMinute, "100")
+	if p.Limits.MinuteBurst < 1 {
+		ps.add("poll.limits.minute_burst", "%d must be at least 1: set e.g. 300", p.Limits.MinuteBurst)
+	}
+
+	// match
+	if len(c.Match.Types) == 0 {
+		ps.add("match.types", "empty: nothing would ever match; remove the key to use the PUA detection types")
+	}
+	ps.globs("match.types", c.Match.Types)
+	for i, g := range c.Match.Groups {
+		if strings.TrimSpace(g) == "" {
+			ps.add(fmt.Sprintf("match.groups[%d]", i), "empty: remove it")
+		}
+	}
+	for i, s := range c.Match.Severities {
+		if !slices.Contains(validSeverities(), s) {
+			ps.add(fmt.Sprintf("match.severities[%d]", i), "%q is not one of %s", s, strings.Join(validSeverities(), ", "))
+		}
+	}
+	if c.Match.FollowUps && len(c.Match.FollowUpTypes) == 0 {
+		ps.add("match.follow_up_types", "empty while match.follow_ups is true: remove the key to use the clean-up failed and restore types, or set follow_ups: false")
+	}
+	ps.globs("match.follow_up_types", c.Match.FollowUpTypes)
+
+	// store
+	db := strings.TrimSpace(c.Store.DB)
+	switch {
+	case db == "":
+		ps.add("store.db", "empty: set a SQLite file path such as %s or a postgres:// URL", DefaultDB)
+	case isPostgresURL(db):
+		if _, err := url.Parse(db); err != nil {
+			ps.add("store.db", "%s is not a valid URL: write postgres://user:password@host:5432/dbname (%%-escape special characters in the password)", redactURL(db))
+		}
+	case strings.Contains(db, "://"):
+		scheme, _, _ := strings.Cut(db, "://")
+		ps.add("store.db", "scheme %q is not supported: use a SQLite file path such as %s or a postgres:// URL", scheme, DefaultDB)
+	}
+
+	// email
+	e := c.Email
+	if e.Enabled() {
+		if _, err := e.Server(); err != nil {
+			ps.add("email.smtp_url", "%v", err)
+		}
+		if strings.TrimSpace(e.From) == "" {
+			ps.add("email.from", "not set: the e-mail channel needs a sender address, e.g. puawatch@example.com")
+		}
+		if len(e.To) == 0 {
+			ps.add("email.to", "empty: the e-mail channel needs at least one recipient")
+		}
+	} else {
+		if e.From != "" || len(e.To) > 0 {
+			ps.add("email.smtp_url", "not set while email.from or email.to is: set the SMTP server URL to send e-mail, or remove from and to")
+		}
+	}
+	if e.From != "" {
+		if _, err := mail.ParseAddress(e.From); err != nil {
+			ps.add("email.from", "%q is not an e-mail address: write e.g. puawatch@example.com or \"PUA watch <puawatch@example.com>\"", e.From)
+		}
+	}
+	for i, to := range e.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			ps.add(fmt.Sprintf("email.to[%d]", i), "%q is not an e-mail address: write e.g. security@example.com", to)
+		}
+	}
+	if e.TimeZone != "" {
+		if _, err := time.LoadLocation(e.TimeZone); err != nil {
+			ps.add("email.time_zone", "%q is not a known IANA time zone: write e.g. UTC or Europe/Berlin (a container image may lack the time zone database)", e.TimeZone)
+		}
+	}
+	ps.file("email.ca_file", e.CAFile)
+
+	// notify
+	n := c.Notify
+	ps.positive("notify.lease", n.Lease, "2m")
+	ps.positive("notify.backoff_base", n.BackoffBase, "30s")
+	if n.BackoffMax < n.BackoffBase {
+		ps.add("notify.backoff_max", "%s is shorter than notify.backoff_base %s: set it longer, e.g. 1h", n.BackoffMax, n.BackoffBase)
+	}
+	if n.MaxAttempts < 0 {
+		ps.add("notify.max_attempts", "%d is negative: set 0 to retry forever, or a number of attempts", n.MaxAttempts)
+	}
+
+	// log
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		ps.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		ps.add("log.format", "%q is not text or json", c.Log.Format)
+	}
+
+	// listen
+	if c.Listen != "" {
+		_, port, err := net.SplitHostPort(c.Listen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			ps.add("listen", "%q is not host:port: write e.g. 127.0.0.1:9090 or :9090, or \"\" to turn the server off", c.Listen)
+		}
+	}
+	return errors.Join(ps...)
+}
+
+func (ps *problems) positive(p string, d Duration, example string) {
+	if d <= 0 {
+		ps.add(p, "%s must be more than 0: set e.g. %s", d, example)
+	}
+}
+
+func (ps *problems) rate(p string, r float64, example string) {
+	if !(r > 0) || math.IsInf(r, 0) {
+		ps.add(p, "%v must be a number more than 0: set e.g. %s", r, example)
+	}
+}
+
+// globs checks path.Match patterns.
+func (ps *problems) globs(p string, patterns []string) {
+	for i, g := range patterns {
+		if strings.TrimSpace(g) == "" {
+			ps.add(fmt.Sprintf("%s[%d]", p, i), "empty: remove it")
+			continue
+		}
+		if _, err := path.Match(strings.ToLower(g), ""); err != nil {
+			ps.add(fmt.Sprintf("%s[%d]", p, i), "%q is not a valid pattern (path.Match syntax: * ? [abc]; escape with \\): fix the brackets", g)
+		}
+	}
+}
+
+// file checks that an optional file exists and is not a directory.
+func (ps *problems) file(p, name string) {
+	if name == "" {
+		return
+	}
+	fi, err := os.Stat(name)
+	switch {
+	case err != nil:
+		ps.add(p, "%q cannot be read (%v): name an existing PEM file, or remove the key", name, errors.Unwrap(err))
+	case fi.IsDir():
+		ps.add(p, "%q is a directory: name a PEM file", name)
+	}
+}
+
+// baseURL checks a Sophos base URL: https, or http for a loopback host;
+// a host; no user info, query or fragment.
+func (ps *problems) baseURL(p, raw, example string) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		ps.add(p, "empty: remove the key to use %s", example)
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		ps.add(p, "%q is not a URL with a host: write e.g. %s", redactURL(s), example)
+		return
+	}
+	if u.User != nil {
+		ps.add(p, "%q must not carry a user name or password: remove them (credentials belong in client_id and client_secret)", redactURL(s))
+		return
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		ps.add(p, "%q must not have a query or fragment: write e.g. %s", redactURL(s), example)
+		return
+	}
+	switch scheme := strings.ToLower(u.Scheme); {
+	case scheme == "https":
+	case scheme == "http" && isLoopbackHost(u.Hostname()):
+	case scheme == "http":
+		ps.add(p, "%q uses plain http, which would send the credentials unencrypted: use https (http is accepted only for 127.0.0.1, ::1 or localhost), e.g. %s", redactURL(s), example)
+	default:
+		ps.add(p, "%q is not an https URL: write e.g. %s", redactURL(s), example)
+	}
+}
+
+// isLoopbackHost reports whether host (without port or brackets) is
+// localhost or an address in 127.0.0.0/8 or ::1.
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,291 @@
+package email
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	mailsmtp "github.com/wneessen/go-mail/smtp"
+
+	"github.com/puawatch/puawatch/internal/notify"
+)
+
+// Notifier sends notify.Messages by e-mail. It is safe for concurrent use;
+// every Notify opens its own SMTP connection.
+type Notifier struct {
+	c   Config
+	now func() time.Time
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New validates c and returns a Notifier.
+func New(c Config) (*Notifier, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.To = append([]string(nil), c.To...)
+	return &Notifier{c: c, now: time.Now}, nil
+}
+
+// MessageID returns the Message-ID (without angle brackets) of the message
+// with key: the same key always gives the same id.
+func MessageID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])[:32] + "@puawatch"
+}
+
+// Notify renders m and sends it to all recipients in one message. A nil
+// error means the server accepted the message (250 after DATA). Errors
+// are notify.Permanent for 5xx replies, untrusted certificates and
+// configuration the server refuses (no STARTTLS, no usable AUTH); other
+// errors (4xx, timeouts, network) are retryable. Errors never hold the
+// password.
+func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
+	if len(m.Detections) == 0 {
+		return notify.Permanent(fmt.Errorf("email: message %s has no detections", m.Key))
+	}
+	msg, err := n.build(m)
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("email: message %s: %w", m.Key, err))
+	}
+	if err := n.send(ctx, msg); err != nil {
+		return n.classify(ctx, m, err)
+	}
+	return nil
+}
+
+// build makes the mail of m.
+func (n *Notifier) build(m notify.Message) (*mail.Msg, error) {
+	text, html, err := render(m, n.c.Location)
+	if err != nil {
+		return nil, err
+	}
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := msg.From(n.c.From); err != nil {
+		return nil, fmt.Errorf("from %q: %w", n.c.From, err)
+	}
+	if err := msg.To(n.c.To...); err != nil {
+		return nil, fmt.Errorf("to %q: %w", n.c.To, err)
+	}
+	msg.SetDateWithValue(n.now())
+	msg.SetMessageIDWithValue(MessageID(m.Key))
+	msg.Subject(subject(m))
+	msg.SetUserAgent("puawatch")
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
+	msg.SetBodyString(mail.TypeTextPlain, text)
+	msg.AddAlternativeString(mail.TypeTextHTML, html)
+	return msg, nil
+}
+
+// send dials, authenticates and sends msg. Cancelling ctx closes the
+// connection at once.
+func (n *Notifier) send(ctx context.Context, msg *mail.Msg) error {
+	c := n.c
+	tlsConf := &tls.Config{ServerName: c.Host, RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12}
+
+	// Our own dialer keeps hold of the connection so that a cancelled
+	// context can close it: go-mail honours ctx only while dialling.
+	var (
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool
+	)
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: c.timeout()}
+		conn, err := d.DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if c.mode() == TLSImplicit {
+			tc := tls.Client(conn, tlsConf)
+			if err := tc.HandshakeContext(dctx); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			_ = conn.Close()
+			return nil, context.Cause(ctx)
+		}
+		conns = append(conns, conn)
+		return conn, nil
+	}
+	closeAll := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		for _, conn := range conns {
+			_ = conn.Close()
+		}
+	}
+	stop := context.AfterFunc(ctx, closeAll)
+	defer stop()
+	// go-mail leaves the connection open when EHLO, STARTTLS or AUTH
+	// fail; closing it again after QUIT is harmless.
+	defer closeAll()
+
+	opts := []mail.Option{
+		mail.WithPort(c.port()),
+		mail.WithTimeout(c.timeout()),
+		mail.WithTLSConfig(tlsConf),
+		mail.WithDialContextFunc(dial),
+	}
+	switch c.mode() {
+	case TLSStartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case TLSImplicit:
+		// The dialer has done the handshake already; go-mail sees a
+		// *tls.Conn and treats the session as encrypted.
+		opts = append(opts, mail.WithSSL(), mail.WithTLSPolicy(mail.NoTLS))
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if c.Username != "" {
+		// Opportunistic: the first of these mechanisms the server
+		// offers. go-mail refuses PLAIN and LOGIN on a connection that
+		// is not TLS unless they are the -NOENC variants, which TLS mode
+		// none (loopback only) needs.
+		mechs := []mail.SMTPAuthType{mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthPlain, mail.SMTPAuthLogin}
+		if c.mode() == TLSNone {
+			mechs = []mail.SMTPAuthType{mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
+		}
+		opts = append(opts,
+			mail.WithOpportunisticSMTPAuth(mechs...),
+			mail.WithUsername(c.Username),
+			mail.WithPassword(c.Password.Reveal()))
+	}
+	if c.HeloName != "" {
+		opts = append(opts, mail.WithHELO(c.HeloName))
+	}
+	client, err := mail.NewClient(c.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("set up SMTP client: %w", err)
+	}
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return err
+	}
+	if err := client.SendWithSMTPClient(sc, msg); err != nil && !msg.IsDelivered() {
+		return err
+	}
+	// The server accepted the message: a failing RSET or QUIT must not
+	// make it be sent again.
+	_ = client.CloseWithSMTPClient(sc)
+	return nil
+}
+
+// classify turns a send error into a permanent or retryable error that
+// names the server and never holds the password.
+func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) error {
+	where := fmt.Sprintf("email: send %s via %s", m.Key, n.c.addr())
+	redact := func(e error) error { return &redactedError{err: e, secret: n.c.Password.Reveal()} }
+
+	if ctx.Err() != nil {
+		return redact(fmt.Errorf("%s: %w (%w)", where, context.Cause(ctx), err))
+	}
+	if tlsErr := certError(err); tlsErr != nil {
+		return notify.Permanent(redact(fmt.Errorf("%s: the server's TLS certificate is not trusted: %w; "+
+			"set a CA certificate that signed it (RootCAs, the e-mail CA file setting), or use the name the certificate is issued to", where, err)))
+	}
+	if code := smtpCode(err); code >= 400 {
+		if code >= 500 {
+			hint := ""
+			switch code {
+			case 535:
+				hint = "; check the SMTP username and password"
+			case 530:
+				hint = "; the server requires authentication: set a username and password"
+			}
+			return notify.Permanent(redact(fmt.Errorf("%s: rejected (%d): %w%s", where, code, err, hint)))
+		}
+		return redact(fmt.Errorf("%s: temporarily refused (%d): %w", where, code, err))
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "does not support STARTTLS"):
+		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no STARTTLS: use smtps:// (implicit TLS) if it supports it", where, err)))
+	case errors.Is(err, mail.ErrNoSupportedAuthDiscovered), strings.Contains(msg, "does not support SMTP AUTH"),
+		strings.Contains(msg, "AUTH not supported"):
+		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no AUTH mechanism puawatch can use (PLAIN, LOGIN, SCRAM) on this connection", where, err)))
+	case errors.Is(err, mailsmtp.ErrUnencrypted), errors.Is(err, mailsmtp.ErrWrongHostname):
+		return notify.Permanent(redact(fmt.Errorf("%s: %w", where, err)))
+	}
+	var recErr tls.RecordHeaderError
+	if errors.As(err, &recErr) {
+		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server did not answer with TLS: check the port and the TLS mode (smtps:// is port 465, STARTTLS port 587)", where, err)))
+	}
+	return redact(fmt.Errorf("%s: %w", where, err))
+}
+
+// certError returns the certificate verification error in err, if any.
+func certError(err error) error {
+	var (
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+		hostname x509.HostnameError
+		verify   *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &verify):
+		return verify
+	case errors.As(err, &unknown):
+		return unknown
+	case errors.As(err, &invalid):
+		return invalid
+	case errors.As(err, &hostname):
+		return hostname
+	}
+	// An alert the server sent about our handshake, or a certificate
+	// error that lost its type on the way.
+	if s := err.Error(); strings.Contains(s, "x509: ") || strings.Contains(s, "tls: failed to verify certificate") {
+		return err
+	}
+	return nil
+}
+
+// smtpCode returns the SMTP reply code of err (0 if it is not a reply).
+func smtpCode(err error) int {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		if c := se.ErrorCode(); c != 0 {
+			return c
+		}
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+// redactedError hides a secret in the text of an error, keeping the chain
+// for errors.Is and errors.As.
+type redactedError struct {
+	err    error
+	secret string
+}
+
+func (e *redactedError) Error() string {
+	s := e.err.Error()
+	if len(e.secret) >= 3 { // shorter ones would mangle unrelated text
+		s = strings.ReplaceAll(s, e.secret, "[redacted]")
+	}
+	return s
+}
+
+func (e *redactedError) Unwrap() error { return e.err }

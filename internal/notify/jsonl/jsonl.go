@@ -1,0 +1,143 @@
+// Package jsonl is the JSON Lines notification channel: every detection of
+// a message becomes one JSON object on its own line, appended to a file (or
+// written to standard output), for log shippers and scripts.
+//
+// The lines of one message are written with a single Write and the file is
+// fsync'd before Notify returns, so a message is either wholly on disk or
+// retried. Delivery is at least once: after a crash between the write and
+// marking the rows sent, the lines appear again; consumers dedupe on
+// (id, key).
+package jsonl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/notify"
+)
+
+// Line is one line of output: one detection.
+type Line struct {
+	ID           string    `json:"id"` // the Sophos event id
+	Type         string    `json:"type"`
+	Kind         string    `json:"kind"`
+	TenantID     string    `json:"tenant_id"`
+	TenantName   string    `json:"tenant_name"`
+	CreatedAt    time.Time `json:"created_at"`
+	When         time.Time `json:"when"`
+	Location     string    `json:"location"` // host name
+	Name         string    `json:"name"`     // the event's message
+	Threat       string    `json:"threat"`
+	Severity     string    `json:"severity"`
+	Source       string    `json:"source"` // the user
+	EndpointType string    `json:"endpoint_type"`
+	EndpointID   string    `json:"endpoint_id"`
+	Path         string    `json:"path"`
+	Key          string    `json:"key"`     // the message key, stable across redeliveries
+	Channel      string    `json:"channel"` // the channel name
+}
+
+// Notifier appends messages to a file or writes them to stdout. It is safe
+// for concurrent use.
+type Notifier struct {
+	mu     sync.Mutex
+	w      io.Writer
+	f      *os.File // nil for stdout
+	path   string
+	dirty  bool // a failed write may have left a partial line
+	closed bool
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New opens path for appending (created with mode 0600 if missing), or
+// writes to stdout when path is "-".
+func New(path string, stdout io.Writer) (*Notifier, error) {
+	switch path {
+	case "":
+		return nil, errors.New(`jsonl: no path; set a file path, or "-" for standard output`)
+	case "-":
+		if stdout == nil {
+			return nil, errors.New("jsonl: path is - but there is no standard output")
+		}
+		return &Notifier{w: stdout, path: "-"}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("jsonl: open %s: %w", path, err)
+	}
+	return &Notifier{w: f, f: f, path: path}, nil
+}
+
+// Notify writes one line per detection of m, in one Write, and fsyncs
+// the file. Errors are retryable.
+func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, d := range m.Detections {
+		l := Line{
+			ID: d.EventID, Type: d.Type, Kind: d.Kind, TenantID: d.TenantID, TenantName: d.TenantName,
+			CreatedAt: d.CreatedAt.UTC(), When: d.When.UTC(), Location: d.Location, Name: d.Name,
+			Threat: d.Threat, Severity: d.Severity, Source: d.User, EndpointType: d.EndpointType,
+			EndpointID: d.EndpointID, Path: d.Path, Key: m.Key, Channel: m.Channel,
+		}
+		if l.TenantID == "" {
+			l.TenantID = m.TenantID
+		}
+		if l.TenantName == "" {
+			l.TenantName = m.TenantName
+		}
+		if err := enc.Encode(l); err != nil { // Encode ends the line with \n
+			return notify.Permanent(fmt.Errorf("jsonl: encode event %s: %w", d.EventID, err))
+		}
+	}
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return fmt.Errorf("jsonl: %s: notifier is closed", n.path)
+	}
+	out := buf.Bytes()
+	if n.dirty {
+		// End a partial line a failed write may have left, so that every
+		// complete line still parses.
+		out = append([]byte{'\n'}, out...)
+	}
+	if _, err := n.w.Write(out); err != nil {
+		n.dirty = true
+		return fmt.Errorf("jsonl: write %s: %w", n.path, err)
+	}
+	n.dirty = false
+	if n.f != nil {
+		if err := n.f.Sync(); err != nil {
+			return fmt.Errorf("jsonl: sync %s: %w", n.path, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the file (stdout is left open). Later Notify calls fail
+// with a retryable error.
+func (n *Notifier) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	if n.f != nil {
+		return n.f.Close()
+	}
+	return nil
+}

@@ -1,0 +1,475 @@
+package notify
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/store"
+)
+
+// MemStore is an in-memory store.Store for the notify tests (exported so
+// the external test package can use it too). It passes the storetest
+// conformance suite: claims are atomic and leased, MarkRetry and MarkDead
+// count the attempt, late marks leave sent rows alone, times come back in
+// UTC truncated to the millisecond, and text is stored as a SQL backend
+// stores it (NUL and invalid UTF-8 become U+FFFD).
+type MemStore struct {
+	mu      sync.Mutex
+	nextID  int64
+	tenants map[string]store.Tenant
+	dets    map[string]store.Detection
+	rows    []*memRow // by id, ascending
+	// FailClaim, when set, is returned by ClaimOutbox.
+	FailClaim error
+}
+
+type memRow struct {
+	item       store.OutboxItem
+	owner      string
+	claimUntil time.Time
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{tenants: map[string]store.Tenant{}, dets: map[string]store.Detection{}}
+}
+
+var _ store.Store = (*MemStore)(nil)
+
+// Add commits d (if new) for its tenant at d.SeenAt (t0 if zero) with one
+// outbox row per channel, and returns the new rows' ids.
+func (s *MemStore) Add(d store.Detection, channels ...string) []int64 {
+	at := d.SeenAt
+	if at.IsZero() {
+		at = t0
+	}
+	s.mu.Lock()
+	first := s.nextID
+	s.mu.Unlock()
+	if _, err := s.CommitPage(context.Background(), store.PageCommit{TenantID: d.TenantID, Detections: []store.Detection{d}, Channels: channels, At: at}); err != nil {
+		panic(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []int64
+	for id := first + 1; id <= s.nextID; id++ {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Row returns the outbox row id.
+func (s *MemStore) Row(id int64) store.OutboxItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.find(id); r != nil {
+		return s.withDetection(r.item)
+	}
+	panic(fmt.Sprintf("memstore: no row %d", id))
+}
+
+// Rows returns every outbox row, oldest first.
+func (s *MemStore) Rows() []store.OutboxItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.OutboxItem, len(s.rows))
+	for i, r := range s.rows {
+		out[i] = s.withDetection(r.item)
+	}
+	return out
+}
+
+func (s *MemStore) withDetection(it store.OutboxItem) store.OutboxItem {
+	it.Detection = cloneDetection(s.dets[it.EventID])
+	return it
+}
+
+func (s *MemStore) find(id int64) *memRow {
+	i, ok := slices.BinarySearchFunc(s.rows, id, func(r *memRow, id int64) int { return cmp.Compare(r.item.ID, id) })
+	if !ok {
+		return nil
+	}
+	return s.rows[i]
+}
+
+// update applies f to the known rows of ids and reports ErrNotFound for
+// the others (after updating the known ones, as the SQL store does).
+func (s *MemStore) update(ids []int64, f func(r *memRow)) error {
+	var missing []int64
+	for _, id := range ids {
+		if r := s.find(id); r != nil {
+			f(r)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("outbox rows %v: %w", missing, store.ErrNotFound)
+	}
+	return nil
+}
+
+// norm is how a SQL store returns t: UTC, millisecond precision.
+func norm(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// text is how a SQL store returns s: NUL and invalid UTF-8 become U+FFFD.
+func text(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func cloneDetection(d store.Detection) store.Detection {
+	d.Raw = slices.Clone(d.Raw)
+	return d
+}
+
+// tenant returns the tenant id, created at at if it is not stored.
+func (s *MemStore) tenant(id string, at time.Time) store.Tenant {
+	t, ok := s.tenants[id]
+	if !ok {
+		t = store.Tenant{ID: id, FirstSeen: norm(at)}
+	}
+	t.UpdatedAt = norm(at)
+	return t
+}
+
+// UpsertTenants implements store.Store.
+func (s *MemStore) UpsertTenants(ctx context.Context, ts []store.Tenant, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		return nil // an empty list is no information
+	}
+	for _, t := range ts {
+		if t.ID == "" {
+			return errors.New("memstore: tenant with an empty id")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	listed := map[string]bool{}
+	for _, in := range ts {
+		listed[in.ID] = true
+		t := s.tenant(in.ID, at)
+		t.Name, t.Region, t.APIHost, t.Removed = text(in.Name), text(in.Region), text(in.APIHost), false
+		s.tenants[in.ID] = t
+	}
+	for id, t := range s.tenants {
+		if !listed[id] && !t.Removed {
+			t.Removed, t.UpdatedAt = true, norm(at)
+			s.tenants[id] = t
+		}
+	}
+	return nil
+}
+
+// Tenants implements store.Store.
+func (s *MemStore) Tenants(ctx context.Context) ([]store.Tenant, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.Tenant, 0, len(s.tenants))
+	for _, t := range s.tenants {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b store.Tenant) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// CommitPage implements store.Store.
+func (s *MemStore) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Detection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.TenantID == "":
+		return nil, errors.New("memstore: page without a tenant id")
+	case p.At.IsZero():
+		return nil, errors.New("memstore: page without a time")
+	case slices.Contains(p.Channels, ""):
+		return nil, errors.New("memstore: page with an empty channel name")
+	}
+	for _, d := range p.Detections {
+		if d.EventID == "" {
+			return nil, errors.New("memstore: detection without an event id")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := norm(p.At)
+	t := s.tenant(p.TenantID, p.At)
+	if p.Cursor != "" {
+		t.Cursor = text(p.Cursor)
+	}
+	if p.EndOfFeed {
+		t.LastRead = at
+	}
+	t.LastError, t.ErrorAt = "", time.Time{}
+	s.tenants[p.TenantID] = t
+
+	var channels []string
+	for _, ch := range p.Channels {
+		if !slices.Contains(channels, ch) {
+			channels = append(channels, ch)
+		}
+	}
+	var fresh []store.Detection
+	for _, d := range p.Detections {
+		d.EventID = text(d.EventID)
+		if _, ok := s.dets[d.EventID]; ok {
+			continue
+		}
+		if d.TenantID == "" {
+			d.TenantID = p.TenantID
+		}
+		if d.SeenAt.IsZero() {
+			d.SeenAt = p.At
+		}
+		d.When, d.CreatedAt, d.SeenAt = norm(d.When), norm(d.CreatedAt), norm(d.SeenAt)
+		for _, f := range []*string{&d.TenantID, &d.TenantName, &d.Kind, &d.Type, &d.Name, &d.Severity, &d.Threat,
+			&d.Location, &d.User, &d.EndpointID, &d.EndpointType, &d.Path} {
+			*f = text(*f)
+		}
+		d.Raw = slices.Clone(d.Raw)
+		s.dets[d.EventID] = d
+		fresh = append(fresh, cloneDetection(d))
+		for _, ch := range channels {
+			s.nextID++
+			s.rows = append(s.rows, &memRow{item: store.OutboxItem{
+				ID: s.nextID, EventID: d.EventID, TenantID: d.TenantID, Channel: text(ch),
+				State: store.StatePending, NextAt: at, CreatedAt: at,
+			}})
+		}
+	}
+	return fresh, nil
+}
+
+// SetTenantError implements store.Store.
+func (s *MemStore) SetTenantError(ctx context.Context, tenantID, msg string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantID, at)
+	if msg == "" {
+		t.LastError, t.ErrorAt = "", time.Time{}
+	} else {
+		t.LastError, t.ErrorAt = text(msg), norm(at)
+	}
+	s.tenants[tenantID] = t
+	return nil
+}
+
+// SetOverlapAt implements store.Store.
+func (s *MemStore) SetOverlapAt(ctx context.Context, tenantID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantID, at)
+	t.OverlapAt = norm(at)
+	s.tenants[tenantID] = t
+	return nil
+}
+
+// ClaimOutbox implements store.Store.
+func (s *MemStore) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.OutboxItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.Limit <= 0 || c.Lease <= 0 {
+		return nil, fmt.Errorf("memstore: claim needs a positive limit and lease, got %d and %s", c.Limit, c.Lease)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.FailClaim != nil {
+		return nil, s.FailClaim
+	}
+	var due []*memRow
+	for _, r := range s.rows {
+		if r.item.State == store.StatePending && !r.item.NextAt.After(c.Now) && !r.claimUntil.After(c.Now) {
+			due = append(due, r)
+		}
+	}
+	slices.SortStableFunc(due, func(a, b *memRow) int {
+		return cmp.Or(a.item.CreatedAt.Compare(b.item.CreatedAt), cmp.Compare(a.item.ID, b.item.ID))
+	})
+	due = due[:min(len(due), c.Limit)]
+	out := make([]store.OutboxItem, len(due))
+	for i, r := range due {
+		r.owner, r.claimUntil = c.Owner, norm(c.Now.Add(c.Lease))
+		out[i] = s.withDetection(r.item)
+	}
+	return out, nil
+}
+
+func (r *memRow) release() { r.owner, r.claimUntil = "", time.Time{} }
+
+// SetBatch implements store.Store.
+func (s *MemStore) SetBatch(ctx context.Context, ids []int64, batchID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(ids, func(r *memRow) { r.item.BatchID = text(batchID) })
+}
+
+// MarkSent implements store.Store.
+func (s *MemStore) MarkSent(ctx context.Context, ids []int64, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(ids, func(r *memRow) {
+		r.item.State, r.item.SentAt = store.StateSent, norm(at)
+		r.release()
+	})
+}
+
+// MarkRetry implements store.Store.
+func (s *MemStore) MarkRetry(ctx context.Context, ids []int64, next time.Time, errText string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if next.IsZero() {
+		return errors.New("memstore: retry without a next time")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(ids, func(r *memRow) {
+		if r.item.State != store.StatePending {
+			return // a late retry does not revive a sent or dead row
+		}
+		r.item.Attempts++
+		r.item.NextAt, r.item.LastError = norm(next), text(errText)
+		r.release()
+	})
+}
+
+// MarkDead implements store.Store.
+func (s *MemStore) MarkDead(ctx context.Context, ids []int64, reason string, _ time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(ids, func(r *memRow) {
+		if r.item.State == store.StateSent {
+			return // a late death does not kill a sent row
+		}
+		if r.item.State == store.StatePending {
+			r.item.Attempts++
+		}
+		r.item.State, r.item.LastError = store.StateDead, text(reason)
+		r.release()
+	})
+}
+
+// Requeue implements store.Store.
+func (s *MemStore) Requeue(ctx context.Context, ids []int64, at time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rows []*memRow
+	if ids == nil {
+		for _, r := range s.rows {
+			if r.item.State == store.StateDead {
+				rows = append(rows, r)
+			}
+		}
+	} else {
+		for _, id := range ids {
+			r := s.find(id)
+			if r == nil {
+				return 0, fmt.Errorf("outbox row %d: %w", id, store.ErrNotFound)
+			}
+			rows = append(rows, r)
+		}
+	}
+	n := 0
+	for _, r := range rows {
+		if r.item.State == store.StateSent {
+			continue
+		}
+		r.item.State, r.item.NextAt, r.item.Attempts = store.StatePending, norm(at), 0
+		r.release()
+		n++
+	}
+	return n, nil
+}
+
+// Outbox implements store.Store.
+func (s *MemStore) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.OutboxItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.OutboxItem
+	for i := len(s.rows) - 1; i >= 0; i-- {
+		r := s.rows[i]
+		if len(f.States) > 0 && !slices.Contains(f.States, r.item.State) {
+			continue
+		}
+		out = append(out, s.withDetection(r.item))
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Detections implements store.Store.
+func (s *MemStore) Detections(ctx context.Context, f store.DetectionFilter) ([]store.Detection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Detection
+	for _, d := range s.dets {
+		if f.TenantID != "" && d.TenantID != f.TenantID {
+			continue
+		}
+		if !f.Since.IsZero() && d.CreatedAt.Before(f.Since) {
+			continue
+		}
+		out = append(out, cloneDetection(d))
+	}
+	slices.SortFunc(out, func(a, b store.Detection) int {
+		switch {
+		case a.CreatedAt.IsZero() != b.CreatedAt.IsZero(): // a zero CreatedAt sorts last
+			if a.CreatedAt.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.EventID, b.EventID))
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// Close implements store.Store.
+func (s *MemStore) Close() error { return nil }

@@ -1,0 +1,72 @@
+// Package notify turns outbox rows into messages and sends them through
+// channels. A Notifier sends one Message; the Dispatcher claims due outbox
+// rows, groups them into messages, sends, and marks rows sent only after the
+// channel accepted them, retrying with exponential backoff and jitter and
+// moving permanent failures to the dead-letter state with the reason.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/store"
+)
+
+// Message is what a channel sends: one detection, or a digest of several
+// of one tenant.
+type Message struct {
+	// Key is stable across redeliveries of the same message: the e-mail
+	// Message-ID and a webhook's idempotency key are made from it.
+	Key        string
+	Channel    string
+	TenantID   string
+	TenantName string
+	Digest     bool
+	Detections []store.Detection
+}
+
+// Notifier sends messages on one channel.
+type Notifier interface {
+	// Notify sends m. A nil error means the channel accepted it. Errors
+	// wrapped with Permanent are not retried; RetryAfter says when to try
+	// again; any other error is retried with backoff.
+	Notify(ctx context.Context, m Message) error
+}
+
+// PermanentError is a failure that retrying will not mend (rejected
+// credentials, rejected recipients, a 4xx other than 408 and 429).
+type PermanentError struct{ Err error }
+
+// Error returns the text of the wrapped error.
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfterError asks to try again no sooner than After.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+// Error returns the wrapped error's text and the delay.
+func (e *RetryAfterError) Error() string { return fmt.Sprintf("%v (retry after %s)", e.Err, e.After) }
+
+// Unwrap returns the wrapped error.
+func (e *RetryAfterError) Unwrap() error { return e.Err }

@@ -1,0 +1,455 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/match"
+	"github.com/puawatch/puawatch/internal/store"
+)
+
+// Source is what the poller needs of Sophos Central; *central.Client is
+// one.
+type Source interface {
+	Whoami(ctx context.Context) (central.Whoami, error)
+	Tenants(ctx context.Context, who central.Whoami) ([]central.Tenant, error)
+	Events(ctx context.Context, req central.EventsRequest) (central.Page, error)
+}
+
+// Options configure a Poller.
+type Options struct {
+	Source   Source
+	Store    store.Store
+	Matcher  *match.Matcher
+	Channels []string // an outbox row per new detection and channel
+
+	Include, Exclude []string      // tenant ids or name globs (case-insensitive)
+	TenantName       string        // display name for a single-tenant credential
+	TenantRefresh    time.Duration // how often the tenant list is read again (default 1h)
+
+	Lookback      time.Duration // first read starts this far back (default 23h45m)
+	Initial       string        // "notify" (default) or "silent": the first read stores without notifying
+	Overlap       time.Duration // re-read window (0: no overlap re-read)
+	OverlapEvery  time.Duration // how often a tenant is re-read (default 15m)
+	LagAlarm      time.Duration // a tenant unread for longer is lagging (default 6h)
+	PageLimit     int           // SIEM limit (default 1000)
+	Workers       int           // tenants read at once (default 4)
+	OffsetMinutes int           // from_date_offset_minutes
+	StopGrace     time.Duration // on stop, time left to finish the page in hand (default 30s)
+
+	Now    func() time.Time
+	Logger *slog.Logger
+	// OnCommit is called after a page with new detections is committed.
+	OnCommit func(tenant central.Tenant, fresh []store.Detection)
+}
+
+// Poller reads tenants' feeds into the store.
+type Poller struct {
+	o Options
+
+	mu          sync.Mutex
+	who         *central.Whoami
+	tenants     []central.Tenant
+	refreshedAt time.Time
+}
+
+// New checks o and makes a Poller.
+func New(o Options) (*Poller, error) {
+	if o.Source == nil || o.Store == nil || o.Matcher == nil {
+		return nil, errors.New("poll: Source, Store and Matcher are required")
+	}
+	if o.TenantRefresh <= 0 {
+		o.TenantRefresh = time.Hour
+	}
+	if o.Lookback <= 0 {
+		o.Lookback = 23*time.Hour + 45*time.Minute
+	}
+	if o.Lookback > 23*time.Hour+55*time.Minute {
+		return nil, fmt.Errorf("poll: lookback %s is too far: the API keeps 24 hours; use at most 23h55m", o.Lookback)
+	}
+	switch o.Initial {
+	case "":
+		o.Initial = "notify"
+	case "notify", "silent":
+	default:
+		return nil, fmt.Errorf("poll: initial must be notify or silent, not %q", o.Initial)
+	}
+	if o.OverlapEvery <= 0 {
+		o.OverlapEvery = 15 * time.Minute
+	}
+	if o.LagAlarm <= 0 {
+		o.LagAlarm = 6 * time.Hour
+	}
+	if o.PageLimit <= 0 {
+		o.PageLimit = 1000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, g := range append(append([]string(nil), o.Include...), o.Exclude...) {
+		if _, err := path.Match(strings.ToLower(g), ""); err != nil {
+			return nil, fmt.Errorf("poll: tenant pattern %q is not a valid glob: %v", g, err)
+		}
+	}
+	return &Poller{o: o}, nil
+}
+
+// TenantResult is how reading one tenant went.
+type TenantResult struct {
+	TenantID   string
+	TenantName string
+	Pages      int           // pages read (cursor and overlap reads)
+	Events     int           // events read
+	New        int           // detections stored for the first time
+	Err        error         // nil when the tenant was read to the end
+	Lag        time.Duration // time since the tenant was last read to the end
+	Lagging    bool          // Lag is over the lag alarm
+}
+
+// Report is how a sweep went.
+type Report struct {
+	Started, Ended time.Time
+	Tenants        []TenantResult
+	Stopped        bool // the sweep was stopped before every tenant was read
+}
+
+// Failed lists the tenants that could not be read.
+func (r Report) Failed() []TenantResult {
+	var out []TenantResult
+	for _, t := range r.Tenants {
+		if t.Err != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Lagging lists the tenants over the lag alarm.
+func (r Report) Lagging() []TenantResult {
+	var out []TenantResult
+	for _, t := range r.Tenants {
+		if t.Lagging {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Totals adds up the tenants' figures.
+func (r Report) Totals() (pages, events, fresh int) {
+	for _, t := range r.Tenants {
+		pages += t.Pages
+		events += t.Events
+		fresh += t.New
+	}
+	return
+}
+
+// Sweep reads every tenant once. Cancelling ctx stops it: the page in
+// hand is finished and committed (within StopGrace), no new page starts.
+// The error is for failures that stop the whole sweep (no tenant list);
+// per-tenant failures are in the report.
+func (p *Poller) Sweep(ctx context.Context) (Report, error) {
+	rep := Report{Started: p.o.Now()}
+	tenants, err := p.refreshTenants(ctx)
+	if err != nil {
+		rep.Ended = p.o.Now()
+		return rep, err
+	}
+	states, err := p.o.Store.Tenants(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("poll: read tenant states: %w", err)
+	}
+	byID := make(map[string]store.Tenant, len(states))
+	for _, s := range states {
+		byID[s.ID] = s
+	}
+	// Work calls run on a context that outlives a stop by StopGrace, so
+	// the page in hand is finished.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(p.o.StopGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelWork()
+			case <-work.Done():
+			}
+		case <-work.Done():
+		}
+	}()
+
+	results := make([]TenantResult, len(tenants))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(p.o.Workers, max(len(tenants), 1)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				results[i] = p.readTenant(ctx, work, tenants[i], byID[tenants[i].ID])
+			}
+		}()
+	}
+feed:
+	for i := range tenants {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			rep.Stopped = true
+			for j := i; j < len(tenants); j++ {
+				results[j] = TenantResult{TenantID: tenants[j].ID, TenantName: tenants[j].DisplayName(), Err: fmt.Errorf("not read: stopping")}
+			}
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if ctx.Err() != nil {
+		rep.Stopped = true
+	}
+	rep.Tenants = results
+	rep.Ended = p.o.Now()
+	p.checkLag(ctx, &rep)
+	return rep, nil
+}
+
+// refreshTenants returns the tenants to read, reading the list again when
+// it is due. When the list cannot be read, the last one known is used.
+func (p *Poller) refreshTenants(ctx context.Context) ([]central.Tenant, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.o.Now()
+	if p.tenants != nil && now.Sub(p.refreshedAt) < p.o.TenantRefresh {
+		return p.tenants, nil
+	}
+	ts, err := p.listTenants(ctx)
+	if err != nil {
+		if p.tenants != nil {
+			p.o.Logger.Error("tenant list refresh failed; reading the tenants known", "err", err, "tenants", len(p.tenants))
+			p.refreshedAt = now.Add(-p.o.TenantRefresh + time.Minute) // try again in a minute
+			return p.tenants, nil
+		}
+		return nil, err
+	}
+	kept := p.filter(ts)
+	recs := make([]store.Tenant, len(kept))
+	for i, t := range kept {
+		recs[i] = store.Tenant{ID: t.ID, Name: t.DisplayName(), Region: t.DataRegion, APIHost: t.APIHost}
+	}
+	if len(recs) > 0 {
+		if err := p.o.Store.UpsertTenants(ctx, recs, now); err != nil {
+			return nil, fmt.Errorf("poll: store tenants: %w", err)
+		}
+	}
+	if len(kept) == 0 {
+		p.o.Logger.Warn("no tenant to read: check tenants.include and tenants.exclude", "listed", len(ts))
+	}
+	if p.tenants == nil || len(kept) != len(p.tenants) {
+		p.o.Logger.Info("tenants", "listed", len(ts), "read", len(kept))
+	}
+	p.tenants, p.refreshedAt = kept, now
+	return kept, nil
+}
+
+func (p *Poller) listTenants(ctx context.Context) ([]central.Tenant, error) {
+	if p.who == nil {
+		who, err := p.o.Source.Whoami(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("whoami: %w", err)
+		}
+		p.who = &who
+		p.o.Logger.Info("credential", "id_type", who.IDType, "id", who.ID)
+	}
+	ts, err := p.o.Source.Tenants(ctx, *p.who)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	if p.who.IDType == central.IDTypeTenant {
+		for i := range ts {
+			if ts[i].Name == "" && ts[i].ShowAs == "" {
+				ts[i].Name = p.o.TenantName
+			}
+		}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].DisplayName() < ts[j].DisplayName() })
+	return ts, nil
+}
+
+// filter applies the include and exclude lists.
+func (p *Poller) filter(ts []central.Tenant) []central.Tenant {
+	var out []central.Tenant
+	for _, t := range ts {
+		if len(p.o.Include) > 0 && !matchTenant(p.o.Include, t) {
+			continue
+		}
+		if matchTenant(p.o.Exclude, t) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func matchTenant(pats []string, t central.Tenant) bool {
+	for _, pat := range pats {
+		if pat == t.ID {
+			return true
+		}
+		lp := strings.ToLower(pat)
+		for _, name := range []string{t.Name, t.ShowAs} {
+			if name == "" {
+				continue
+			}
+			if ok, _ := path.Match(lp, strings.ToLower(name)); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readTenant reads one tenant's feed to the end, then the overlap window
+// when due. stop is the sweep's stop signal, work the context of calls.
+func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st store.Tenant) TenantResult {
+	res := TenantResult{TenantID: t.ID, TenantName: t.DisplayName()}
+	log := p.o.Logger.With("tenant_id", t.ID, "tenant", res.TenantName)
+	first := st.Cursor == ""
+	channels := p.o.Channels
+	if p.o.Initial == "silent" && st.LastRead.IsZero() {
+		channels = nil // the first read, to its end, stores without notifying
+	}
+	req := central.EventsRequest{Tenant: t, Cursor: st.Cursor, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
+	if first {
+		req.FromDate = p.o.Now().Add(-p.o.Lookback)
+	}
+	err := p.readPages(stop, work, t, req, channels, true, &res)
+	if err == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
+		from := p.o.Now().Add(-p.o.Overlap)
+		if lim := p.o.Now().Add(-p.o.Lookback); from.Before(lim) {
+			from = lim
+		}
+		oreq := central.EventsRequest{Tenant: t, FromDate: from, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
+		before := res.New
+		if err = p.readPages(stop, work, t, oreq, p.o.Channels, false, &res); err == nil {
+			if err = p.o.Store.SetOverlapAt(work, t.ID, p.o.Now()); err != nil {
+				err = fmt.Errorf("store overlap time: %w", err)
+			}
+			if res.New > before {
+				log.Warn("overlap re-read found detections the cursor had passed", "count", res.New-before)
+			}
+		}
+	}
+	if err != nil {
+		res.Err = err
+		if !errors.Is(err, errStopped) {
+			log.Error("tenant read failed", "err", err)
+			if serr := p.o.Store.SetTenantError(work, t.ID, err.Error(), p.o.Now()); serr != nil {
+				log.Error("store tenant error", "err", serr)
+			}
+		}
+	}
+	return res
+}
+
+var errStopped = errors.New("stopped before the end of the feed")
+
+// readPages follows a feed to its end. With advance, each page's
+// next_cursor is stored with it; without (overlap re-reads), the cursor
+// is left alone and only new detections are stored.
+func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req central.EventsRequest, channels []string, advance bool, res *TenantResult) error {
+	for {
+		page, err := p.o.Source.Events(work, req)
+		if err != nil {
+			return err
+		}
+		res.Pages++
+		res.Events += len(page.Items)
+		now := p.o.Now()
+		var dets []store.Detection
+		for _, e := range page.Items {
+			if kind, ok := p.o.Matcher.Match(e); ok {
+				dets = append(dets, match.ToDetection(e, kind, t, now))
+			}
+		}
+		commit := store.PageCommit{TenantID: t.ID, Detections: dets, Channels: channels, At: now}
+		if advance {
+			commit.Cursor = page.NextCursor
+			commit.EndOfFeed = !page.HasMore
+		}
+		fresh, err := p.o.Store.CommitPage(work, commit)
+		if err != nil {
+			return fmt.Errorf("store page: %w", err)
+		}
+		res.New += len(fresh)
+		if len(fresh) > 0 && p.o.OnCommit != nil {
+			p.o.OnCommit(t, fresh)
+		}
+		if !page.HasMore {
+			return nil
+		}
+		if page.NextCursor == "" {
+			return fmt.Errorf("events: has_more without next_cursor")
+		}
+		req.Cursor, req.FromDate = page.NextCursor, time.Time{}
+		if stop.Err() != nil {
+			return errStopped
+		}
+	}
+}
+
+// checkLag marks tenants that have not been read to the end for longer
+// than the lag alarm.
+func (p *Poller) checkLag(ctx context.Context, rep *Report) {
+	states, err := p.o.Store.Tenants(context.WithoutCancel(ctx))
+	if err != nil {
+		p.o.Logger.Error("lag check: read tenant states", "err", err)
+		return
+	}
+	byID := make(map[string]store.Tenant, len(states))
+	for _, s := range states {
+		byID[s.ID] = s
+	}
+	now := p.o.Now()
+	for i := range rep.Tenants {
+		r := &rep.Tenants[i]
+		st := byID[r.TenantID]
+		since := st.LastRead
+		if since.IsZero() {
+			since = st.FirstSeen
+		}
+		if since.IsZero() {
+			continue
+		}
+		r.Lag = now.Sub(since)
+		if r.Lag > p.o.LagAlarm {
+			r.Lagging = true
+			lvl := slog.LevelWarn
+			msg := "tenant lagging: read it soon or its events will be lost"
+			if r.Lag >= 24*time.Hour {
+				lvl, msg = slog.LevelError, "tenant lagging past 24 hours: events older than 24 hours are lost for good"
+			}
+			p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "err", r.Err)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+// Package store holds puawatch's durable state and the Store interface
+// every backend implements: tenants with their cursors, detections keyed by
+// Sophos event id, and the outbox of notifications to send.
+//
+// Two rules make "every detection, exactly once" hold across crashes:
+// CommitPage stores a page's new detections, their outbox rows and the
+// tenant's new cursor in one transaction, so the cursor never moves ahead
+// of what is stored; and an outbox row is marked sent only after its
+// channel accepted the message.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Detection kinds.
+const (
+	KindDetection = "detection" // a PUA was detected
+	KindFollowUp  = "followup"  // clean-up failed, restore, ...: reported as its own kind of message
+)
+
+// Outbox states.
+const (
+	StatePending = "pending"
+	StateSent    = "sent"
+	StateDead    = "dead"
+)
+
+// ErrNotFound is returned for an id the store does not hold.
+var ErrNotFound = errors.New("not found")
+
+// Tenant is a tenant puawatch reads, with its progress.
+type Tenant struct {
+	ID        string
+	Name      string
+	Region    string
+	APIHost   string
+	Cursor    string    // the SIEM cursor after the last stored page; "" before the first
+	LastRead  time.Time // when a read last reached the end of the feed (has_more false)
+	OverlapAt time.Time // when the last overlap re-read ended
+	LastError string    // the last error reading it; "" after a good read
+	ErrorAt   time.Time
+	FirstSeen time.Time
+	Removed   bool // no longer listed by Sophos Central or excluded by config
+	UpdatedAt time.Time
+}
+
+// Detection is one PUA detection (or follow-up) event as stored.
+type Detection struct {
+	EventID      string // the Sophos event id: the key
+	TenantID     string
+	TenantName   string
+	Kind         string // KindDetection or KindFollowUp
+	Type         string
+	Name         string // the event's message
+	Severity     string
+	Threat       string
+	Location     string // host name
+	User         string // the event's source, DOMAIN\user or "n/a"
+	EndpointID   string
+	EndpointType string
+	Path         string // file path, when the event names one
+	When         time.Time
+	CreatedAt    time.Time
+	SeenAt       time.Time // when puawatch stored it
+	Raw          []byte    // the event as the API sent it (JSON)
+}
+
+// PageCommit is what one page of a tenant's feed changes.
+type PageCommit struct {
+	TenantID   string
+	Cursor     string      // the page's next_cursor; "" keeps the stored cursor (overlap re-reads)
+	Detections []Detection // matched events of the page; those stored before are skipped
+	Channels   []string    // one outbox row per new detection and channel
+	EndOfFeed  bool        // has_more was false: LastRead is set to At
+	At         time.Time
+}
+
+// OutboxItem is one notification of one detection on one channel.
+type OutboxItem struct {
+	ID        int64
+	EventID   string
+	TenantID  string
+	Channel   string
+	State     string // StatePending, StateSent or StateDead
+	Attempts  int
+	NextAt    time.Time // not sent before then
+	LastError string
+	BatchID   string // set when the row joins a message: redeliveries reuse it (Message-ID)
+	CreatedAt time.Time
+	SentAt    time.Time
+	Detection Detection
+}
+
+// Claim asks for outbox rows that are due.
+type Claim struct {
+	Owner string        // who claims (instance id)
+	Now   time.Time     // rows with NextAt <= Now and no live claim
+	Lease time.Duration // the claim lapses after this, so a crashed owner's rows come back
+	Limit int           // at most this many rows
+}
+
+// OutboxFilter selects outbox rows for listing.
+type OutboxFilter struct {
+	States []string // none: all
+	Limit  int      // 0: no limit
+}
+
+// DetectionFilter selects detections for listing.
+type DetectionFilter struct {
+	TenantID string
+	Since    time.Time
+	Limit    int // 0: no limit
+}
+
+// Store is puawatch's state. Implementations are safe for concurrent use
+// by several goroutines and several processes sharing the database.
+//
+// Contract details every backend keeps (storetest checks them):
+//   - Times come back in UTC truncated to the millisecond; a zero
+//     time.Time is stored as "none" and comes back zero.
+//   - Text is stored as valid UTF-8 without NUL (PostgreSQL text cannot
+//     hold NUL): invalid bytes and NUL become U+FFFD, so one odd event
+//     cannot wedge a tenant's feed. Everything else (quotes, control
+//     characters, CR/LF, emoji, 10 KB paths) round-trips byte-exact.
+//     Detection.Raw is kept byte-exact.
+//   - Outbox methods taking ids update the rows the store holds and
+//     return an error wrapping ErrNotFound that names the others. An
+//     empty ids list is a no-op.
+type Store interface {
+	// UpsertTenants adds tenants and updates their name, region and
+	// apiHost; it keeps cursors and progress (the progress fields of ts
+	// are ignored). New tenants get FirstSeen = at. Tenants not in the
+	// list are marked Removed (and unmarked when they come back). An empty
+	// list is taken as "no information" and changes nothing, so a bad
+	// listing cannot mark every tenant removed. An empty ID is an error.
+	UpsertTenants(ctx context.Context, ts []Tenant, at time.Time) error
+	// Tenants lists the stored tenants, removed ones included.
+	Tenants(ctx context.Context) ([]Tenant, error)
+	// CommitPage stores a page in one transaction: the detections not
+	// stored before (by event id), an outbox row per new detection and
+	// channel, and the tenant's cursor. It returns the new detections.
+	//
+	// The tenant row is created if needed; LastError is cleared; LastRead
+	// is set to p.At when p.EndOfFeed; the cursor moves unless p.Cursor is
+	// "". A detection with an empty TenantID takes p.TenantID, one with a
+	// zero SeenAt takes p.At; an event id repeated within the page counts
+	// once, and so does a repeated channel. Outbox rows are pending and
+	// due at p.At. The returned detections are as stored (times
+	// normalized). A detection with an empty EventID, an empty channel
+	// name or a zero p.At make the commit fail. If it fails nothing is
+	// written: not the cursor, not a detection, not a row.
+	CommitPage(ctx context.Context, p PageCommit) ([]Detection, error)
+	// SetTenantError records a failed read of a tenant: LastError = msg,
+	// ErrorAt = at; "" clears both. A tenant not stored yet is created.
+	SetTenantError(ctx context.Context, tenantID, msg string, at time.Time) error
+	// SetOverlapAt records the end of an overlap re-read. A tenant not
+	// stored yet is created.
+	SetOverlapAt(ctx context.Context, tenantID string, at time.Time) error
+
+	// ClaimOutbox claims due pending rows (oldest first) for c.Owner until
+	// c.Now+c.Lease, atomically: two owners never hold the same row.
+	// Due: NextAt <= c.Now and no claim, or a claim that lapsed
+	// (ClaimedUntil <= c.Now). Oldest is the lowest ID, so a retried row
+	// keeps its place. Rows come with their Detection. c.Limit and c.Lease
+	// must be positive and c.Now non-zero.
+	ClaimOutbox(ctx context.Context, c Claim) ([]OutboxItem, error)
+	// SetBatch gives rows the batch id of the message they are sent in.
+	// The batch id survives MarkRetry, Requeue and reclaims.
+	SetBatch(ctx context.Context, ids []int64, batchID string) error
+	// MarkSent marks rows sent after their channel accepted them: State
+	// sent, SentAt = at, claim released, whatever their state was.
+	MarkSent(ctx context.Context, ids []int64, at time.Time) error
+	// MarkRetry releases rows for another attempt at next, counting the
+	// attempt and keeping the error. Only pending rows change: a late
+	// retry cannot resend a row that was sent or killed meanwhile.
+	MarkRetry(ctx context.Context, ids []int64, next time.Time, errText string) error
+	// MarkDead moves rows to the dead-letter state with the reason
+	// (LastError), counting the attempt and releasing the claim. Only
+	// pending rows change. A dead row keeps at in NextAt (it is never
+	// due; Requeue sets NextAt again).
+	MarkDead(ctx context.Context, ids []int64, reason string, at time.Time) error
+	// Requeue makes dead (or pending) rows due now again; ids nil: all dead rows.
+	// Requeued rows are pending, due at at, unclaimed, with Attempts reset
+	// to 0 (a fresh retry budget); LastError and BatchID are kept. Sent
+	// rows are left alone. An empty, non-nil ids changes nothing. It
+	// returns how many rows it requeued.
+	Requeue(ctx context.Context, ids []int64, at time.Time) (int, error)
+	// Outbox lists rows, newest (highest ID) first, with their Detection.
+	Outbox(ctx context.Context, f OutboxFilter) ([]OutboxItem, error)
+	// Detections lists stored detections, newest created_at first (a zero
+	// CreatedAt last). f.Since keeps CreatedAt >= f.Since.
+	Detections(ctx context.Context, f DetectionFilter) ([]Detection, error)
+
+	Close() error
+}

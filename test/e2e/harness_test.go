@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/smtpcapture"
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
+)
+
+// rig is a simulator and an SMTP capture, with the environment that points
+// puawatch at both.
+type rig struct {
+	sim     *sim.Simulator
+	srv     *sim.Server
+	smtp    *smtpcapture.Server
+	env     map[string]string
+	db      string
+	dir     string
+	detects map[string]bool // DetectionTypes
+}
+
+func newRig(t *testing.T, cfg sim.Config) *rig {
+	t.Helper()
+	s := sim.New(cfg)
+	srv, err := sim.Start(s, sim.ListenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	capture, err := smtpcapture.Start(smtpcapture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = capture.Close() })
+	dir := t.TempDir()
+	r := &rig{sim: s, srv: srv, smtp: capture, dir: dir, db: filepath.Join(dir, "puawatch.db"), detects: map[string]bool{}}
+	for _, typ := range sim.DetectionTypes {
+		r.detects[typ] = true
+	}
+	partner, _ := s.Credential("partner")
+	r.env = map[string]string{
+		"PUAWATCH_CLIENT_ID":     partner.ClientID,
+		"PUAWATCH_CLIENT_SECRET": partner.ClientSecret,
+		"PUAWATCH_AUTH_URL":      s.TokenURL(),
+		"PUAWATCH_API_URL":       srv.GlobalURL,
+		"PUAWATCH_DB":            r.db,
+		"PUAWATCH_SMTP_URL":      fmt.Sprintf("smtp://%s?starttls=none", capture.Addr()),
+		"PUAWATCH_MAIL_FROM":     "puawatch@test.invalid",
+		"PUAWATCH_MAIL_TO":       "soc@test.invalid,helpdesk@test.invalid",
+	}
+	return r
+}
+
+// config loads the configuration from the rig's environment.
+func (r *rig) config(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(config.LoadOptions{Env: func(k string) string { return r.env[k] }})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// expected is the set of PUA detection event ids the simulator holds for
+// the tenants not excluded.
+func (r *rig) expected(t *testing.T, skip map[string]bool) map[string]string {
+	t.Helper()
+	want := map[string]string{}
+	for _, ti := range r.sim.Tenants() {
+		if skip[ti.ID] {
+			continue
+		}
+		evs, err := r.sim.Events(ti.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if r.detects[e.Type] {
+				want[e.ID] = ti.ID
+			}
+		}
+	}
+	return want
+}
+
+var eventIDLine = regexp.MustCompile(`(?m)^Event id:\s+(\S+)`)
+
+// delivered counts, per event id, the mails that carried it, and the
+// distinct Message-IDs per event id.
+func (r *rig) delivered(t *testing.T) (count map[string]int, msgIDs map[string]map[string]bool) {
+	t.Helper()
+	count, msgIDs = map[string]int{}, map[string]map[string]bool{}
+	for _, m := range r.smtp.Messages() {
+		ids := eventIDLine.FindAllStringSubmatch(m.Text, -1)
+		if len(ids) == 0 {
+			t.Errorf("mail %q carries no event id:\n%s", m.Subject, m.Text)
+		}
+		for _, id := range ids {
+			count[id[1]]++
+			if msgIDs[id[1]] == nil {
+				msgIDs[id[1]] = map[string]bool{}
+			}
+			msgIDs[id[1]][m.MessageID] = true
+		}
+	}
+	return count, msgIDs
+}
+
+// waitMails waits until the capture holds at least n mails.
+func (r *rig) waitMails(t *testing.T, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.smtp.WaitFor(ctx, n); err != nil {
+		t.Fatalf("waiting for %d mails (have %d): %v", n, len(r.smtp.Messages()), err)
+	}
+}
+
+func diff(want map[string]string, got map[string]int) (missing, extra []string) {
+	for id := range want {
+		if got[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			extra = append(extra, id)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	return missing, extra
+}
+
+// pending lists outbox rows not yet sent, from the rig's store.
+func (r *rig) pending(t *testing.T) []store.OutboxItem {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), r.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	items, err := st.Outbox(context.Background(), store.OutboxFilter{States: []string{store.StatePending, store.StateDead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}

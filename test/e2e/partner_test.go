@@ -27,7 +27,7 @@ func TestPartnerEveryDetectionOnce(t *testing.T) {
 	cfg.TieShare = 0.3
 	cfg.TokenLifetime = 2 * time.Second
 	cfg.Limits = sim.RateLimits{PerSecond: 2} // per credential and tenant: a burst of two pages
-	s0 := sim.New(cfg) // only to learn the forbidden tenant's id
+	s0 := sim.New(cfg)                        // only to learn the forbidden tenant's id
 	forbidden := s0.Tenants()[3]
 	cfg.Faults = sim.Faults{ErrorRate: 0.1, ReplayRate: 0.3, ForbiddenTenants: []string{forbidden.ID}}
 	r := newRig(t, cfg)

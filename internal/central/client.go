@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/puawatch/puawatch/internal/loopback"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -139,7 +140,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 		authURL:       authURL,
 		apiURL:        apiURL,
 		apiU:          apiU,
-		loopback:      isLoopbackHost(apiU.Hostname()),
+		loopback:      loopback.Host(apiU.Hostname()),
 		timeout:       pick(o.Timeout, DefaultTimeout),
 		maxAttempts:   pick(o.MaxAttempts, DefaultMaxAttempts),
 		backoffBase:   pick(o.BackoffBase, DefaultBackoffBase),

@@ -2,6 +2,7 @@ package central
 
 import (
 	"fmt"
+	"github.com/puawatch/puawatch/internal/loopback"
 	"net"
 	"net/url"
 	"strings"
@@ -31,7 +32,7 @@ func baseURL(field, raw, example string) (string, *url.URL, error) {
 	}
 	switch scheme := strings.ToLower(u.Scheme); {
 	case scheme == "https":
-	case scheme == "http" && isLoopbackHost(u.Hostname()):
+	case scheme == "http" && loopback.Host(u.Hostname()):
 	case scheme == "http":
 		return "", nil, fmt.Errorf("central: %s %q uses plain http, which would send credentials unencrypted: use https (http is only accepted for a loopback host such as 127.0.0.1 or localhost), e.g. %s", field, raw, example)
 	default:
@@ -39,17 +40,6 @@ func baseURL(field, raw, example string) (string, *url.URL, error) {
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	return u.String(), u, nil
-}
-
-// isLoopbackHost reports whether host (without port or brackets) is
-// localhost or an address in 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // effectivePort is u's port, or the scheme's default one.
@@ -107,7 +97,7 @@ func (c *Client) CheckAPIHost(u string) error {
 	}
 	scheme := strings.ToLower(pu.Scheme)
 	if c.loopback {
-		if (scheme == "http" || scheme == "https") && isLoopbackHost(host) {
+		if (scheme == "http" || scheme == "https") && loopback.Host(host) {
 			return nil
 		}
 		return refuse("the API URL is loopback, so only loopback hosts are allowed")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/puawatch/puawatch/internal/match"
 	"path"
 	"strings"
 	"time"
@@ -251,29 +252,6 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
-// DefaultTypes are the SIEM event types of a PUA detection.
-func DefaultTypes() []string {
-	return []string{
-		"Event::Endpoint::Threat::PuaDetected",
-		"Event::Endpoint::HmpaPuaDetected",
-		"Event::Endpoint::CorePuaDetection",
-		"Event::Endpoint::CorePuaRemoteDetection",
-		"Event::Endpoint::HomePuaRemnantsDetected",
-	}
-}
-
-// DefaultFollowUpTypes are the SIEM event types of a failed PUA clean-up
-// and of a PUA restore.
-func DefaultFollowUpTypes() []string {
-	return []string{
-		"Event::Endpoint::CorePuaCleanFailed",
-		"Event::Endpoint::Threat::PuaCleanupFailed",
-		"Event::Endpoint::CorePuaRestore",
-		"Event::Endpoint::CorePuaRestoreFailed",
-		"Event::Endpoint::CorePuaReboot",
-	}
-}
-
 // Default returns the configuration used for every key that neither the
 // file nor the environment sets. It has no credentials, so it does not
 // pass Validate by itself. Each call returns fresh slices.
@@ -297,8 +275,8 @@ func Default() Config {
 			Limits:       Limits{PerSecond: 10, PerMinute: 100, MinuteBurst: 300},
 		},
 		Match: Match{
-			Types:         DefaultTypes(),
-			FollowUpTypes: DefaultFollowUpTypes(),
+			Types:         match.DefaultTypes(),
+			FollowUpTypes: match.DefaultFollowUpTypes(),
 		},
 		Store:  Store{DB: DefaultDB},
 		Email:  Email{TimeZone: "UTC"},

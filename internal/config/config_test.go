@@ -170,7 +170,7 @@ match:
 store:
   db: /var/lib/puawatch/pw.db
 email:
-  smtp_url: smtp://relay.example.com:25?starttls=none
+  smtp_url: smtp://relay.example.com:25?starttls=required
   from: pw@example.com
   to: [a@example.com, b@example.com]
   digest: true
@@ -200,7 +200,7 @@ func fullConfig(ca string) Config {
 		Match: Match{Types: []string{"*Pua*Detect*"}, Groups: []string{"PUA"}, Severities: []string{"high", "critical"}, FollowUps: true,
 			FollowUpTypes: []string{"Event::Endpoint::CorePuaCleanFailed"}},
 		Store: Store{DB: "/var/lib/puawatch/pw.db"},
-		Email: Email{SMTPURL: "smtp://relay.example.com:25?starttls=none", From: "pw@example.com", To: []string{"a@example.com", "b@example.com"},
+		Email: Email{SMTPURL: "smtp://relay.example.com:25?starttls=required", From: "pw@example.com", To: []string{"a@example.com", "b@example.com"},
 			Digest: true, TimeZone: "America/New_York", CAFile: ca},
 		JSONL:  JSONL{Path: "-"},
 		Notify: Notify{Lease: Duration(5 * time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(2 * time.Hour), MaxAttempts: 7},

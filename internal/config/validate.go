@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/notify/email"
 	"math"
 	"net"
 	"net/mail"
@@ -138,7 +140,7 @@ func (c Config) Validate() error {
 	// email
 	e := c.Email
 	if e.Enabled() {
-		if _, err := e.Server(); err != nil {
+		if _, err := email.ParseURL(e.SMTPURL.Reveal()); err != nil {
 			ps.add("email.smtp_url", "%v", err)
 		}
 		if strings.TrimSpace(e.From) == "" {
@@ -260,21 +262,10 @@ func (ps *problems) baseURL(p, raw, example string) {
 	}
 	switch scheme := strings.ToLower(u.Scheme); {
 	case scheme == "https":
-	case scheme == "http" && isLoopbackHost(u.Hostname()):
+	case scheme == "http" && loopback.Host(u.Hostname()):
 	case scheme == "http":
 		ps.add(p, "%q uses plain http, which would send the credentials unencrypted: use https (http is accepted only for 127.0.0.1, ::1 or localhost), e.g. %s", redactURL(s), example)
 	default:
 		ps.add(p, "%q is not an https URL: write e.g. %s", redactURL(s), example)
 	}
-}
-
-// isLoopbackHost reports whether host (without port or brackets) is
-// localhost or an address in 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -89,10 +89,10 @@ func TestValidateRules(t *testing.T) {
 			c.Email.To = []string{"a@example.com", "b@"}
 		}, []string{`email.to[1]: "b@" is not an e-mail address`}},
 		{"bad smtp url", func(c *Config) {
-			c.Email.SMTPURL = "smtp://mail.example.com"
+			c.Email.SMTPURL = "ftp://mail.example.com:21"
 			c.Email.From = "a@example.com"
 			c.Email.To = []string{"b@example.com"}
-		}, []string{"email.smtp_url (PUAWATCH_SMTP_URL): smtp://mail.example.com has no port"}},
+		}, []string{`email.smtp_url (PUAWATCH_SMTP_URL): email: smtp URL "ftp://mail.example.com:21"`}},
 		{"time zone", func(c *Config) { c.Email.TimeZone = "Mars/Olympus" }, []string{`email.time_zone: "Mars/Olympus" is not a known IANA time zone`}},
 		{"time zone ok", func(c *Config) { c.Email.TimeZone = "Asia/Tokyo" }, nil},
 		{"lease 0", func(c *Config) { c.Notify.Lease = 0 }, []string{"notify.lease: 0s must be more than 0"}},
@@ -161,5 +161,5 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 	if strings.Contains(err.Error(), s) {
 		t.Errorf("Validate shows the secret:\n%v", err)
 	}
-	wantErr(t, err, "smtp://user:[redacted]@mail.example.com:25?starttls=none would send the password unencrypted")
+	wantErr(t, err, "starttls=none (unencrypted SMTP) is only allowed to a loopback host")
 }

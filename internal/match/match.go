@@ -36,9 +36,9 @@ func DefaultFollowUpTypes() []string {
 	return []string{
 		"Event::Endpoint::CorePuaCleanFailed",
 		"Event::Endpoint::Threat::PuaCleanupFailed",
-		"Event::Endpoint::CorePuaReboot",
 		"Event::Endpoint::CorePuaRestore",
 		"Event::Endpoint::CorePuaRestoreFailed",
+		"Event::Endpoint::CorePuaReboot",
 	}
 }
 

@@ -69,7 +69,7 @@ func (s *Simulator) AddTenant(name, region string) TenantInfo {
 	}
 	if region != "" {
 		spec.Region = region
-		spec.Geography = geographyOf(region)
+		spec.Geography = genGeographyOf(region)
 	}
 	t := s.newTenant(idx, spec)
 	s.mu.Lock()
@@ -94,26 +94,6 @@ func (s *Simulator) RemoveTenant(id string) bool {
 		}
 	}
 	return true
-}
-
-func geographyOf(region string) string {
-	switch region {
-	case "eu01":
-		return "IE"
-	case "eu02":
-		return "DE"
-	case "ca01":
-		return "CA"
-	case "au01":
-		return "AU"
-	case "jp01":
-		return "JP"
-	case "br01":
-		return "BR"
-	case "in01":
-		return "IN"
-	}
-	return "US"
 }
 
 // tenantJSON is a tenant as the partner and organization APIs show it.

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/puawatch/puawatch/internal/loopback"
 	"net"
 	"net/mail"
 	"net/url"
@@ -115,7 +116,7 @@ func (c Config) Validate() error {
 	switch c.TLS {
 	case "", TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if c.Host != "" && !isLoopback(c.Host) {
+		if c.Host != "" && !loopback.Host(c.Host) {
 			add("TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 				"use starttls or tls, or relay through a local mail server", c.Host)
 		}
@@ -163,17 +164,6 @@ func checkAddress(s string) error {
 }
 
 // isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	h := strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	if i := strings.IndexByte(h, '%'); i >= 0 { // an IPv6 zone
-		h = h[:i]
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
 
 // ParseURL reads the server part of a Config from a URL:
 //
@@ -188,13 +178,10 @@ func isLoopback(host string) bool {
 func ParseURL(raw string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		shown := redactRaw(raw)
-		var ue *url.Error
-		if hasPassword(raw) || !errors.As(err, &ue) {
-			return Config{}, fmt.Errorf("email: smtp URL %q is not a valid URL; write it as smtp://user:password@host:587 "+
-				"and percent-encode special characters (such as @ : / %% ?) in the user name and password", shown)
-		}
-		return Config{}, fmt.Errorf("email: smtp URL %q is not a valid URL (%v); write it as smtp://user:password@host:587", shown, ue.Err)
+		// Neither the URL nor the parser's message is shown: what looks
+		// like a port may be a password whose host was left out.
+		return Config{}, errors.New("email: the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
+			"and percent-encode special characters (such as @ : / % ?) in the user name and password")
 	}
 	shown := u.Redacted()
 	bad := func(format string, a ...any) (Config, error) {
@@ -263,7 +250,7 @@ func ParseURL(raw string) (Config, error) {
 			return bad("starttls=%q is not known; use starttls=required (the default) or starttls=none (loopback hosts only)", vals[0])
 		}
 	}
-	if c.TLS == TLSNone && !isLoopback(c.Host) {
+	if c.TLS == TLSNone && !loopback.Host(c.Host) {
 		return bad("starttls=none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 			"remove starttls=none, use smtps://, or relay through a local mail server", c.Host)
 	}
@@ -271,36 +258,4 @@ func ParseURL(raw string) (Config, error) {
 		c.Port = c.port()
 	}
 	return c, nil
-}
-
-// hasPassword reports whether raw seems to carry user:password@.
-func hasPassword(raw string) bool {
-	_, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		rest = raw
-	}
-	at := strings.LastIndex(rest, "@")
-	return at >= 0 && strings.Contains(rest[:at], ":")
-}
-
-// redactRaw hides the password of a URL that url.Parse refused: anything
-// between the first ':' after the scheme and the last '@'.
-func redactRaw(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		scheme, rest = "", raw
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPw := strings.Cut(rest[:at], ":")
-	if !hasPw {
-		return raw
-	}
-	out := user + ":xxxxx" + rest[at:]
-	if ok {
-		out = scheme + "://" + out
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"github.com/puawatch/puawatch/internal/match"
-	"path"
 	"strings"
 	"time"
 
@@ -81,30 +80,6 @@ type Tenants struct {
 	Exclude []string `yaml:"exclude"`
 	// Refresh is how often the tenant list is read again.
 	Refresh Duration `yaml:"refresh"`
-}
-
-// Selects reports whether the tenant with this id and name is watched
-// under t's Include and Exclude patterns. Malformed patterns (rejected by
-// Validate) match nothing.
-func (t Tenants) Selects(id, name string) bool {
-	matches := func(patterns []string) bool {
-		for _, p := range patterns {
-			p = strings.ToLower(p)
-			for _, s := range []string{id, name} {
-				if s == "" {
-					continue
-				}
-				if ok, _ := path.Match(p, strings.ToLower(s)); ok {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if len(t.Include) > 0 && !matches(t.Include) {
-		return false
-	}
-	return !matches(t.Exclude)
 }
 
 // Poll is how Sophos Central's SIEM API is read.

@@ -224,31 +224,6 @@ func TestLoadEveryKey(t *testing.T) {
 	}
 }
 
-func TestTenantsSelects(t *testing.T) {
-	tn := Tenants{Include: []string{"acme*", "1111*"}, Exclude: []string{"*TEST*"}}
-	tests := []struct {
-		id, name string
-		want     bool
-	}{
-		{"aaaa", "ACME Corp", true},
-		{"1111-2222", "Other", true},
-		{"aaaa", "Acme Test", false},
-		{"aaaa", "Other", false},
-		{"aaaa", "", false},
-	}
-	for _, tt := range tests {
-		if got := tn.Selects(tt.id, tt.name); got != tt.want {
-			t.Errorf("Selects(%q, %q) = %v, want %v", tt.id, tt.name, got, tt.want)
-		}
-	}
-	if !(Tenants{}).Selects("x", "y") {
-		t.Error("empty include should select every tenant")
-	}
-	if (Tenants{Exclude: []string{"x"}}).Selects("X", "y") {
-		t.Error("exclude by id should win")
-	}
-}
-
 func TestStoreDialect(t *testing.T) {
 	for db, want := range map[string]string{"./puawatch.db": "sqlite", "file:x.db?_pragma=busy_timeout(5000)": "sqlite",
 		"postgres://u@h/db": "postgres", "PostgreSQL://h/db": "postgres"} {

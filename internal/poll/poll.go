@@ -207,6 +207,10 @@ func (p *Poller) Sweep(ctx context.Context) (Report, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if ctx.Err() != nil {
+					results[i] = TenantResult{TenantID: tenants[i].ID, TenantName: tenants[i].DisplayName(), Err: errStopped}
+					continue
+				}
 				results[i] = p.readTenant(ctx, work, tenants[i], byID[tenants[i].ID])
 			}
 		}()
@@ -218,7 +222,7 @@ feed:
 		case <-ctx.Done():
 			rep.Stopped = true
 			for j := i; j < len(tenants); j++ {
-				results[j] = TenantResult{TenantID: tenants[j].ID, TenantName: tenants[j].DisplayName(), Err: fmt.Errorf("not read: stopping")}
+				results[j] = TenantResult{TenantID: tenants[j].ID, TenantName: tenants[j].DisplayName(), Err: errStopped}
 			}
 			break feed
 		}
@@ -253,6 +257,9 @@ func (p *Poller) refreshTenants(ctx context.Context) ([]central.Tenant, error) {
 		return nil, err
 	}
 	kept := p.filter(ts)
+	if kept == nil {
+		kept = []central.Tenant{} // listed, none selected: not "never listed"
+	}
 	recs := make([]store.Tenant, len(kept))
 	for i, t := range kept {
 		recs[i] = store.Tenant{ID: t.ID, Name: t.DisplayName(), Region: t.DataRegion, APIHost: t.APIHost}
@@ -311,17 +318,16 @@ func (p *Poller) filter(ts []central.Tenant) []central.Tenant {
 	return out
 }
 
+// matchTenant tells whether a pattern matches the tenant's id, name or
+// display name: path.Match globs, without regard to case.
 func matchTenant(pats []string, t central.Tenant) bool {
 	for _, pat := range pats {
-		if pat == t.ID {
-			return true
-		}
 		lp := strings.ToLower(pat)
-		for _, name := range []string{t.Name, t.ShowAs} {
-			if name == "" {
+		for _, s := range []string{t.ID, t.Name, t.ShowAs} {
+			if s == "" {
 				continue
 			}
-			if ok, _ := path.Match(lp, strings.ToLower(name)); ok {
+			if ok, _ := path.Match(lp, strings.ToLower(s)); ok {
 				return true
 			}
 		}
@@ -344,7 +350,7 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		req.FromDate = p.o.Now().Add(-p.o.Lookback)
 	}
 	err := p.readPages(stop, work, t, req, channels, true, &res)
-	if err == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
+	if err == nil && stop.Err() == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
 		from := p.o.Now().Add(-p.o.Overlap)
 		if lim := p.o.Now().Add(-p.o.Lookback); from.Before(lim) {
 			from = lim
@@ -361,6 +367,9 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		}
 	}
 	if err != nil {
+		if stop.Err() != nil && work.Err() != nil {
+			err = errStopped // the grace ran out on the page in hand
+		}
 		res.Err = err
 		if !errors.Is(err, errStopped) {
 			log.Error("tenant read failed", "err", err)

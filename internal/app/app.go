@@ -21,7 +21,6 @@ import (
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
-	"github.com/puawatch/puawatch/internal/notify/jsonl"
 	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
@@ -102,44 +101,18 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	a.store = st
 	a.closers = append(a.closers, st.Close)
 
-	channels := map[string]notify.Channel{}
-	if !cfg.Email.SMTPURL.Empty() {
-		ec, err := email.ParseURL(cfg.Email.SMTPURL.Reveal())
-		if err != nil {
-			return nil, fmt.Errorf("email.smtp_url: %w", err)
-		}
-		ec.From, ec.To = cfg.Email.From, cfg.Email.To
-		if cfg.Email.CAFile != "" {
-			if ec.RootCAs, err = loadCAs(cfg.Email.CAFile); err != nil {
-				return nil, fmt.Errorf("email.ca_file: %w", err)
-			}
-		}
-		if cfg.Email.TimeZone != "" {
-			if ec.Location, err = time.LoadLocation(cfg.Email.TimeZone); err != nil {
-				return nil, fmt.Errorf("email.time_zone: %w", err)
-			}
-		}
-		n, err := email.New(ec)
-		if err != nil {
-			return nil, fmt.Errorf("email: %w", err)
-		}
-		a.mailer = n
-		channels["email"] = notify.Channel{Notifier: n, Digest: cfg.Email.Digest}
+	channels, closers, mailer, err := BuildReceivers(cfg, d.Stdout)
+	a.closers = append(a.closers, closers...)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.JSONL.Path != "" {
-		n, err := jsonl.New(cfg.JSONL.Path, d.Stdout)
-		if err != nil {
-			return nil, fmt.Errorf("jsonl.path: %w", err)
-		}
-		a.closers = append(a.closers, n.Close)
-		channels["jsonl"] = notify.Channel{Notifier: n}
-	}
+	a.mailer = mailer
 	if len(channels) == 0 {
-		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL)")
+		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL, or receivers)")
 	}
-	names := make([]string, 0, len(channels))
-	for name := range channels {
-		names = append(names, name)
+	tree, err := cfg.RouteTree()
+	if err != nil {
+		return nil, err
 	}
 
 	owner := d.Owner
@@ -171,7 +144,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		}
 	}
 	a.poller, err = poll.New(poll.Options{
-		Source: client, Store: st, Matcher: m, Channels: names,
+		Source: client, Store: st, Matcher: m, Route: tree.Deliveries,
 		Include: cfg.Tenants.Include, Exclude: cfg.Tenants.Exclude, TenantName: cfg.Sophos.TenantName,
 		TenantRefresh: time.Duration(cfg.Tenants.Refresh), Lookback: time.Duration(cfg.Poll.Lookback), Initial: cfg.Poll.Initial,
 		Overlap: time.Duration(cfg.Poll.Overlap), OverlapEvery: time.Duration(cfg.Poll.OverlapEvery), LagAlarm: time.Duration(cfg.Poll.LagAlarm),
@@ -234,6 +207,9 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 	return out, err
 }
 
+// Drain sends everything that is due now (the demo's last word).
+func (a *App) Drain(ctx context.Context) (notify.Result, error) { return a.disp.Drain(ctx) }
+
 // Run polls every interval and sends as detections arrive, until ctx is
 // cancelled; then it finishes the page in hand and returns.
 func (a *App) Run(ctx context.Context) error {
@@ -254,6 +230,9 @@ func (a *App) Run(ctx context.Context) error {
 	for {
 		rep, err := a.poller.Sweep(ctx)
 		a.logSweep(rep, err)
+		if CredentialsRejected(err) {
+			return err // polling again will not mend it
+		}
 		a.alarm(ctx, rep)
 		select {
 		case a.wake <- struct{}{}:
@@ -321,4 +300,11 @@ func ExitStatus(o Outcome, err error) int {
 		return 1
 	}
 	return 0
+}
+
+// CredentialsRejected reports whether err is Sophos Central refusing the
+// client id or secret: a configuration error, not a passing failure.
+func CredentialsRejected(err error) bool {
+	var ae *central.APIError
+	return errors.As(err, &ae) && ae.Op == "token" && ae.Status >= 400 && ae.Status < 500 && ae.Status != 429 && ae.Status != 408
 }

@@ -89,7 +89,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newSimCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newOutboxCmd(e), newNotifyCmd(e), newSimCmd(e), newVersionCmd(e))
 	// Unknown subcommands and stray arguments are usage errors too.
 	for _, c := range append(root.Commands(), root) {
 		if c.Args == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/app"
 	"github.com/puawatch/puawatch/internal/central"
 	"github.com/spf13/cobra"
 )
@@ -34,7 +35,13 @@ proves the credentials. Exit status 2 when the configuration is not usable.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return checkCredentials(cmd, e, client)
+			if err := checkCredentials(cmd, e, client); err != nil {
+				if app.CredentialsRejected(err) {
+					return usageError{err}
+				}
+				return err
+			}
+			return nil
 		},
 	}
 	cf.register(check)

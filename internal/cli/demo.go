@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -98,14 +99,17 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 	defer srv.Close()
 
-	var mails int
+	var mails, mailed int
 	var mailMu sync.Mutex
+	eventID := regexp.MustCompile(`(?m)^Event id:`)
 	capture, err := smtpcapture.Start(smtpcapture.Options{OnMessage: func(m smtpcapture.Message) {
+		k := len(eventID.FindAllString(m.Text, -1))
 		mailMu.Lock()
 		mails++
+		mailed += k
 		n := mails
 		mailMu.Unlock()
-		out.printf("  mail #%d to %s: %s\n", n, strings.Join(m.To, ", "), m.Subject)
+		out.printf("  mail #%d to %s: %s (%d detection(s))\n", n, strings.Join(m.To, ", "), cell(m.Subject, 120), k)
 	}})
 	if err != nil {
 		return err
@@ -168,10 +172,14 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	if err := a.Run(ctx); err != nil {
 		return err
 	}
-	// Give mails in flight a moment before the summary.
-	time.Sleep(200 * time.Millisecond)
+	// Send what the last sweep found before the summary.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := a.Drain(dctx); err != nil {
+		return err
+	}
 	mailMu.Lock()
 	defer mailMu.Unlock()
-	fmt.Fprintf(out, "\n%d detections, %d mails captured.\n", detections, mails)
+	fmt.Fprintf(out, "\n%d detections, %d mailed in %d mails captured.\n", detections, mailed, mails)
 	return nil
 }

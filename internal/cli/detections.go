@@ -7,9 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/puawatch/puawatch/internal/store"
-	"github.com/puawatch/puawatch/internal/store/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -27,17 +27,7 @@ func newDetectionsCmd(e *env) *cobra.Command {
 			default:
 				return usagef("--format must be table, json or csv, not %q", format)
 			}
-			if db == "" {
-				db = e.getenv("PUAWATCH_DB")
-			}
-			if db == "" {
-				cfg, err := cf.load(e)
-				if err != nil {
-					return err
-				}
-				db = cfg.Store.DB
-			}
-			st, err := sqlstore.Open(cmd.Context(), db)
+			st, err := openStore(cmd, e, &cf, db)
 			if err != nil {
 				return err
 			}
@@ -90,8 +80,11 @@ func rowOf(d store.Detection) detectionRow {
 // control characters, no tabs, bounded length.
 func cell(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case unicode.IsControl(r): // C0, DEL and C1 (CSI) alike
 			return ' '
+		case unicode.Is(unicode.Cf, r): // direction overrides and other invisible formatting
+			return -1
 		}
 		return r
 	}, s)
@@ -113,11 +106,11 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 		return nil
 	case "csv":
 		w := csv.NewWriter(e.stdout)
-		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type"})
+		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type", "name"})
 		for _, d := range ds {
 			r := rowOf(d)
 			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), r.CreatedAt.Format(time.RFC3339Nano), r.When.Format(time.RFC3339Nano),
-				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType})
+				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType, csvSafe(r.Name)})
 		}
 		w.Flush()
 		return w.Error()

@@ -40,9 +40,17 @@ configuration error.`,
 			}
 			defer a.Close()
 			if !once {
-				return a.Run(cmd.Context())
+				if err := a.Run(cmd.Context()); app.CredentialsRejected(err) {
+					return usageError{err}
+				} else if err != nil {
+					return err
+				}
+				return nil
 			}
 			out, err := a.Once(cmd.Context())
+			if app.CredentialsRejected(err) {
+				return usageError{fmt.Errorf("%w: check the client id and secret (puawatch login, or PUAWATCH_CLIENT_ID and PUAWATCH_CLIENT_SECRET)", err)}
+			}
 			for _, t := range out.Report.Failed() {
 				fmt.Fprintf(e.stderr, "puawatch: tenant %s (%s) failed: %v\n", t.TenantName, t.TenantID, t.Err)
 			}

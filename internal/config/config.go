@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/puawatch/puawatch/internal/match"
+	"github.com/puawatch/puawatch/internal/route"
 	"strings"
 	"time"
 
@@ -40,6 +41,12 @@ type Config struct {
 	JSONL   JSONL   `yaml:"jsonl"`
 	Notify  Notify  `yaml:"notify"`
 	Log     Log     `yaml:"log"`
+	// Receivers are named notification targets beside the email and jsonl
+	// sections (which are the receivers "email" and "jsonl").
+	Receivers []Receiver `yaml:"receivers,omitempty"`
+	// Route says which receivers get which detections, grouped how; nil
+	// sends everything to every receiver.
+	Route *route.Spec `yaml:"route,omitempty"`
 	// Listen is the address of the metrics and health HTTP server
 	// (host:port, e.g. "127.0.0.1:9090" or ":9090"); "" turns it off.
 	Listen string `yaml:"listen"`

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/puawatch/puawatch/internal/store"
 	"os"
 	"reflect"
 	"strings"
@@ -108,9 +109,34 @@ func TestExample(t *testing.T) {
 	dir := t.TempDir()
 	sf := writeFile(t, dir, "client_secret", "example-secret\n", 0o600)
 	// The example names /run/secrets/...; point the variable at a real file.
-	c, err := Load(LoadOptions{Path: "testdata/example.yaml", Env: env("PUAWATCH_CLIENT_SECRET_FILE", sf)})
+	// The example holds webhook secrets, so it must be private to load;
+	// git does not keep file modes, so load a private copy.
+	data, err := os.ReadFile("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := writeFile(t, dir, "example.yaml", string(data), 0o600)
+	c, err := Load(LoadOptions{Path: example, Env: env("PUAWATCH_CLIENT_SECRET_FILE", sf)})
 	if err != nil {
 		t.Fatalf("example.yaml: %v", err)
+	}
+	if len(c.Receivers) != 5 || c.Receivers[3].Syslog == nil || c.Receivers[4].Webhook.Headers["X-Team"] != "soc" {
+		t.Errorf("receivers not loaded: %+v", c.Receivers)
+	}
+	tree, err := c.RouteTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range tree.Deliveries(store.Detection{TenantName: "Contoso GmbH", Severity: "low", Type: "Event::Endpoint::CorePuaDetection"}) {
+		got = append(got, d.Channel)
+	}
+	if want := []string{"contoso-it", "email", "soc-slack", "siem"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Contoso detection goes to %v, want %v", got, want)
+	}
+	if _, err := Load(LoadOptions{Path: "testdata/example.yaml", Env: env("PUAWATCH_CLIENT_SECRET_FILE", sf)}); err == nil ||
+		!strings.Contains(err.Error(), "receivers[0].slack.url") {
+		t.Errorf("a world-readable file holding webhook URLs must be refused, naming them: %v", err)
 	}
 	if c.Sophos.ClientID != "5e1a7c3b-8f0d-4b6e-9a2c-1d3f5b7e9a0c" || c.Sophos.ClientSecret.Reveal() != "example-secret" {
 		t.Errorf("credentials: %q %q", c.Sophos.ClientID, c.Sophos.ClientSecret.Reveal())
@@ -120,10 +146,6 @@ func TestExample(t *testing.T) {
 		t.Errorf("example values not loaded: %s", c.Redacted())
 	}
 	// The example shows every key: compare with the schema.
-	data, err := os.ReadFile("testdata/example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range allPaths(reflect.TypeFor[Config](), "") {
 		last := p[strings.LastIndex(p, ".")+1:]
 		if !strings.Contains(string(data), last+":") {

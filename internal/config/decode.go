@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
@@ -205,6 +206,8 @@ func joinPath(parent, key string) string {
 
 // decodeValue decodes n into v, the field at YAML path p. A null node
 // leaves v as it is.
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
 func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 	n = d.resolve(n)
 	if isNull(n) {
@@ -227,8 +230,53 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 			return
 		}
 		v.Set(reflect.ValueOf(dur))
+	case t.Kind() != reflect.String && t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(textUnmarshalerType):
+		text, ok := scalarText(n)
+		if !ok {
+			d.errorf(n, "%s: expected a single value, got %s", p, kindOf(n))
+			return
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(text)); err != nil {
+			d.errorf(n, "%s: %v", p, err)
+		}
 	case t.Kind() == reflect.Struct:
 		d.decodeStruct(n, v, p)
+	case t.Kind() == reflect.Pointer:
+		nv := reflect.New(t.Elem())
+		d.decodeValue(n, nv.Elem(), p)
+		v.Set(nv)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		seq, ok := n.(*ast.SequenceNode)
+		if !ok {
+			d.errorf(n, "%s: expected a list, got %s: write one \"- key: value\" item per entry", p, kindOf(n))
+			return
+		}
+		out := reflect.MakeSlice(t, len(seq.Values), len(seq.Values))
+		for i, item := range seq.Values {
+			d.decodeValue(item, out.Index(i), fmt.Sprintf("%s[%d]", p, i))
+		}
+		v.Set(out)
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String:
+		entries, ok := mappingEntries(n)
+		if !ok {
+			d.errorf(n, "%s: expected a mapping (name: value lines), got %s", p, kindOf(n))
+			return
+		}
+		out := reflect.MakeMapWithSize(t, len(entries))
+		for _, mv := range entries {
+			key, ok := scalarText(d.resolve(mv.Key))
+			if !ok {
+				d.errorf(mv, "%s: a key must be a plain name", p)
+				continue
+			}
+			val, ok := scalarText(d.resolve(mv.Value))
+			if !ok {
+				d.errorf(mv.Value, "%s.%s: expected a string, got %s", p, key, kindOf(d.resolve(mv.Value)))
+				continue
+			}
+			out.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), reflect.ValueOf(val).Convert(t.Elem()))
+		}
+		v.Set(out)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {

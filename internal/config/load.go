@@ -219,6 +219,12 @@ func loadFile(path string, cfg *Config) (map[string]bool, error) {
 		held = append(held, "the password in store.db")
 		moves = append(moves, "the database URL to PUAWATCH_DB")
 	}
+	for i, r := range cfg.Receivers {
+		held = append(held, r.secrets(i)...)
+	}
+	if len(held) > 0 && len(moves) == 0 {
+		moves = append(moves, "the secrets out of the file")
+	}
 	var permErr error
 	if len(held) > 0 {
 		permErr = checkPrivate(path, fi.Mode(), fmt.Sprintf("holds a secret (%s)", strings.Join(held, ", ")),

@@ -37,6 +37,7 @@ func (ps *problems) add(p, format string, args ...any) {
 // It never includes a secret in its messages.
 func (c Config) Validate() error {
 	var ps problems
+	c.validateReceivers(&ps)
 
 	// sophos
 	if strings.TrimSpace(c.Sophos.ClientID) == "" {

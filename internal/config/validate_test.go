@@ -92,7 +92,7 @@ func TestValidateRules(t *testing.T) {
 			c.Email.SMTPURL = "ftp://mail.example.com:21"
 			c.Email.From = "a@example.com"
 			c.Email.To = []string{"b@example.com"}
-		}, []string{`email.smtp_url (PUAWATCH_SMTP_URL): email: smtp URL "ftp://mail.example.com:21"`}},
+		}, []string{`email.smtp_url (PUAWATCH_SMTP_URL): email: smtp URL (not shown): scheme "ftp" is not supported`}},
 		{"time zone", func(c *Config) { c.Email.TimeZone = "Mars/Olympus" }, []string{`email.time_zone: "Mars/Olympus" is not a known IANA time zone`}},
 		{"time zone ok", func(c *Config) { c.Email.TimeZone = "Asia/Tokyo" }, nil},
 		{"lease 0", func(c *Config) { c.Notify.Lease = 0 }, []string{"notify.lease: 0s must be more than 0"}},

@@ -225,6 +225,7 @@ type group struct {
 	channel  string
 	key      string
 	newBatch bool // a fresh digest: SetBatch before sending
+	digest   bool // sent as a digest (a batch), even of one detection
 	items    []store.OutboxItem
 }
 
@@ -282,42 +283,66 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 	}
 }
 
-// groupRows makes the messages of one channel's claimed rows.
+// groupRows makes the messages of one channel's claimed rows. Rows that
+// already joined a batch (a crash after SetBatch) are sent in it again,
+// under the same key. Rows with a group key (routing) go by group: a group
+// of more than its DigestAbove rows becomes digests of at most
+// MaxPerMessage, a smaller one a message per row. Rows without one follow
+// the channel: a digest per tenant, or a message each.
 func groupRows(name string, ch Channel, rows []store.OutboxItem) []*group {
 	var groups []*group
-	if !ch.Digest {
-		for _, it := range rows {
-			groups = append(groups, &group{channel: name, key: it.EventID + "." + name, items: []store.OutboxItem{it}})
-		}
-		return groups
+	single := func(it store.OutboxItem) {
+		groups = append(groups, &group{channel: name, key: it.EventID + "." + name, items: []store.OutboxItem{it}})
 	}
-	// Rows that already joined a batch (a crash after SetBatch) are sent
-	// in it again, under the same key.
+	digests := func(rows []store.OutboxItem, perMessage int) {
+		sortByCreated(rows)
+		for chunk := range slices.Chunk(rows, perMessage) {
+			groups = append(groups, &group{channel: name, key: newBatchID(), newBatch: true, digest: true, items: chunk})
+		}
+	}
 	batches := map[string]*group{}
-	tenants := map[string][]store.OutboxItem{}
-	var tenantOrder []string
+	byKey := map[string][]store.OutboxItem{}
+	var keyOrder []string
 	for _, it := range rows {
 		if it.BatchID != "" {
 			g, ok := batches[it.BatchID]
 			if !ok {
-				g = &group{channel: name, key: it.BatchID}
+				g = &group{channel: name, key: it.BatchID, digest: true}
 				batches[it.BatchID] = g
 				groups = append(groups, g)
 			}
 			g.items = append(g.items, it)
 			continue
 		}
-		if _, ok := tenants[it.TenantID]; !ok {
-			tenantOrder = append(tenantOrder, it.TenantID)
+		key := "k:" + it.GroupKey
+		switch {
+		case it.GroupKey != "":
+		case ch.Digest:
+			key = "t:" + it.TenantID
+		default:
+			single(it)
+			continue
 		}
-		tenants[it.TenantID] = append(tenants[it.TenantID], it)
+		if _, ok := byKey[key]; !ok {
+			keyOrder = append(keyOrder, key)
+		}
+		byKey[key] = append(byKey[key], it)
 	}
-	for _, tid := range tenantOrder {
-		rows := tenants[tid]
-		sortByCreated(rows)
-		for chunk := range slices.Chunk(rows, ch.MaxPerMessage) {
-			groups = append(groups, &group{channel: name, key: newBatchID(), newBatch: true, items: chunk})
+	for _, key := range keyOrder {
+		rows := byKey[key]
+		perMessage := ch.MaxPerMessage
+		if first := rows[0]; first.GroupKey != "" {
+			if len(rows) <= first.DigestAbove {
+				for _, it := range rows {
+					single(it)
+				}
+				continue
+			}
+			if first.MaxPerMessage > 0 {
+				perMessage = first.MaxPerMessage
+			}
 		}
+		digests(rows, perMessage)
 	}
 	return groups
 }
@@ -369,7 +394,7 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 		Channel:    g.channel,
 		TenantID:   first.TenantID,
 		TenantName: cmp.Or(first.Detection.TenantName, first.TenantID),
-		Digest:     ch.Digest,
+		Digest:     g.digest,
 		Detections: make([]store.Detection, len(g.items)),
 	}
 	for i, it := range g.items {

@@ -27,7 +27,10 @@ type MemStore struct {
 	rows    []*memRow // by id, ascending
 	// FailClaim, when set, is returned by ClaimOutbox.
 	FailClaim error
+	groups    map[string]*memGroup // channel + "\x00" + group key
 }
+
+type memGroup struct{ nextFlush, lastSent time.Time }
 
 type memRow struct {
 	item       store.OutboxItem
@@ -246,15 +249,53 @@ func (s *MemStore) CommitPage(ctx context.Context, p store.PageCommit) ([]store.
 		d.Raw = slices.Clone(d.Raw)
 		s.dets[d.EventID] = d
 		fresh = append(fresh, cloneDetection(d))
-		for _, ch := range channels {
+		deliveries := make([]store.Delivery, len(channels))
+		for i, ch := range channels {
+			deliveries[i] = store.Delivery{Channel: ch}
+		}
+		if p.Route != nil {
+			deliveries = p.Route(d)
+		}
+		done := map[string]bool{}
+		for _, dl := range deliveries {
+			if done[dl.Channel] {
+				continue
+			}
+			done[dl.Channel] = true
 			s.nextID++
 			s.rows = append(s.rows, &memRow{item: store.OutboxItem{
-				ID: s.nextID, EventID: d.EventID, TenantID: d.TenantID, Channel: text(ch),
-				State: store.StatePending, NextAt: at, CreatedAt: at,
+				ID: s.nextID, EventID: d.EventID, TenantID: d.TenantID, Channel: text(dl.Channel),
+				State: store.StatePending, NextAt: s.groupDue(dl, at), CreatedAt: at,
+				GroupKey: dl.GroupKey, DigestAbove: dl.DigestAbove, MaxPerMessage: dl.MaxPerMessage,
 			}})
 		}
 	}
 	return fresh, nil
+}
+
+// groupDue is the sqlstore's rule: join a scheduled message, else wait
+// and keep the interval after the last one.
+func (s *MemStore) groupDue(dl store.Delivery, at time.Time) time.Time {
+	if dl.GroupKey == "" {
+		return at
+	}
+	if s.groups == nil {
+		s.groups = map[string]*memGroup{}
+	}
+	g := s.groups[dl.Channel+"\x00"+dl.GroupKey]
+	if g == nil {
+		g = &memGroup{}
+		s.groups[dl.Channel+"\x00"+dl.GroupKey] = g
+	}
+	if g.nextFlush.After(at) {
+		return g.nextFlush
+	}
+	due := at.Add(dl.Wait)
+	if !g.lastSent.IsZero() && g.lastSent.Add(dl.Interval).After(due) {
+		due = g.lastSent.Add(dl.Interval)
+	}
+	g.nextFlush = norm(due)
+	return g.nextFlush
 }
 
 // SetTenantError implements store.Store.
@@ -340,6 +381,9 @@ func (s *MemStore) MarkSent(ctx context.Context, ids []int64, at time.Time) erro
 	return s.update(ids, func(r *memRow) {
 		r.item.State, r.item.SentAt = store.StateSent, norm(at)
 		r.release()
+		if g := s.groups[r.item.Channel+"\x00"+r.item.GroupKey]; r.item.GroupKey != "" && g != nil {
+			g.lastSent = norm(at)
+		}
 	})
 }
 

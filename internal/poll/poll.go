@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/store"
 )
@@ -29,7 +28,10 @@ type Options struct {
 	Source   Source
 	Store    store.Store
 	Matcher  *match.Matcher
-	Channels []string // an outbox row per new detection and channel
+	Channels []string // an outbox row per new detection and channel (without Route)
+	// Route, when set, says which channels (receivers) get a detection
+	// and how it is grouped there.
+	Route func(store.Detection) []store.Delivery
 
 	Include, Exclude []string      // tenant ids or name globs (case-insensitive)
 	TenantName       string        // display name for a single-tenant credential
@@ -104,8 +106,8 @@ func New(o Options) (*Poller, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	for _, g := range append(append([]string(nil), o.Include...), o.Exclude...) {
-		if _, err := path.Match(strings.ToLower(g), ""); err != nil {
-			return nil, fmt.Errorf("poll: tenant pattern %q is not a valid glob: %v", g, err)
+		if !glob.Valid(g) {
+			return nil, fmt.Errorf("poll: tenant pattern %q is not a valid glob: use * ? [a-z] and close every [", g)
 		}
 	}
 	return &Poller{o: o}, nil
@@ -319,15 +321,11 @@ func (p *Poller) filter(ts []central.Tenant) []central.Tenant {
 }
 
 // matchTenant tells whether a pattern matches the tenant's id, name or
-// display name: path.Match globs, without regard to case.
+// display name (package glob: without regard to case).
 func matchTenant(pats []string, t central.Tenant) bool {
 	for _, pat := range pats {
-		lp := strings.ToLower(pat)
 		for _, s := range []string{t.ID, t.Name, t.ShowAs} {
-			if s == "" {
-				continue
-			}
-			if ok, _ := path.Match(lp, strings.ToLower(s)); ok {
+			if s != "" && glob.Match(pat, s) {
 				return true
 			}
 		}
@@ -341,15 +339,15 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 	res := TenantResult{TenantID: t.ID, TenantName: t.DisplayName()}
 	log := p.o.Logger.With("tenant_id", t.ID, "tenant", res.TenantName)
 	first := st.Cursor == ""
-	channels := p.o.Channels
+	channels, route := p.o.Channels, p.o.Route
 	if p.o.Initial == "silent" && st.LastRead.IsZero() {
-		channels = nil // the first read, to its end, stores without notifying
+		channels, route = nil, nil // the first read, to its end, stores without notifying
 	}
 	req := central.EventsRequest{Tenant: t, Cursor: st.Cursor, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
 	if first {
 		req.FromDate = p.o.Now().Add(-p.o.Lookback)
 	}
-	err := p.readPages(stop, work, t, req, channels, true, &res)
+	err := p.readPages(stop, work, t, req, channels, route, true, &res)
 	if err == nil && stop.Err() == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
 		from := p.o.Now().Add(-p.o.Overlap)
 		if lim := p.o.Now().Add(-p.o.Lookback); from.Before(lim) {
@@ -357,7 +355,7 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		}
 		oreq := central.EventsRequest{Tenant: t, FromDate: from, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
 		before := res.New
-		if err = p.readPages(stop, work, t, oreq, p.o.Channels, false, &res); err == nil {
+		if err = p.readPages(stop, work, t, oreq, p.o.Channels, p.o.Route, false, &res); err == nil {
 			if err = p.o.Store.SetOverlapAt(work, t.ID, p.o.Now()); err != nil {
 				err = fmt.Errorf("store overlap time: %w", err)
 			}
@@ -386,7 +384,8 @@ var errStopped = errors.New("stopped before the end of the feed")
 // readPages follows a feed to its end. With advance, each page's
 // next_cursor is stored with it; without (overlap re-reads), the cursor
 // is left alone and only new detections are stored.
-func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req central.EventsRequest, channels []string, advance bool, res *TenantResult) error {
+func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req central.EventsRequest, channels []string,
+	route func(store.Detection) []store.Delivery, advance bool, res *TenantResult) error {
 	for {
 		page, err := p.o.Source.Events(work, req)
 		if err != nil {
@@ -401,7 +400,7 @@ func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req cen
 				dets = append(dets, match.ToDetection(e, kind, t, now))
 			}
 		}
-		commit := store.PageCommit{TenantID: t.ID, Detections: dets, Channels: channels, At: now}
+		commit := store.PageCommit{TenantID: t.ID, Detections: dets, Channels: channels, Route: route, At: now}
 		if advance {
 			commit.Cursor = page.NextCursor
 			commit.EndOfFeed = !page.HasMore

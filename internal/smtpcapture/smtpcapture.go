@@ -177,6 +177,11 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	err := s.srv.Close()
+	// Serve may not have registered the listener yet, so go-smtp's Close
+	// would not close it: close it here too.
+	if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+		err = cerr
+	}
 	<-s.done
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

@@ -68,14 +68,32 @@ type Detection struct {
 	Raw          []byte    // the event as the API sent it (JSON)
 }
 
+// Delivery is where one detection goes: a receiver (channel) and how it
+// is grouped there.
+type Delivery struct {
+	Channel string
+	// GroupKey gathers detections into one message ("" or unique: alone).
+	GroupKey string
+	// Wait delays a group's first message so that more can join it;
+	// Interval spaces the group's later messages.
+	Wait, Interval time.Duration
+	// DigestAbove: a group with more due rows than this is sent as
+	// digests of at most MaxPerMessage detections; with this many or
+	// fewer, one message each. MaxPerMessage 0 is the channel's default.
+	DigestAbove, MaxPerMessage int
+}
+
 // PageCommit is what one page of a tenant's feed changes.
 type PageCommit struct {
 	TenantID   string
 	Cursor     string      // the page's next_cursor; "" keeps the stored cursor (overlap re-reads)
 	Detections []Detection // matched events of the page; those stored before are skipped
-	Channels   []string    // one outbox row per new detection and channel
-	EndOfFeed  bool        // has_more was false: LastRead is set to At
-	At         time.Time
+	Channels   []string    // one outbox row per new detection and channel (when Route is nil)
+	// Route, when set, says where each new detection goes instead of
+	// Channels.
+	Route     func(Detection) []Delivery
+	EndOfFeed bool // has_more was false: LastRead is set to At
+	At        time.Time
 }
 
 // OutboxItem is one notification of one detection on one channel.
@@ -89,9 +107,12 @@ type OutboxItem struct {
 	NextAt    time.Time // not sent before then
 	LastError string
 	BatchID   string // set when the row joins a message: redeliveries reuse it (Message-ID)
-	CreatedAt time.Time
-	SentAt    time.Time
-	Detection Detection
+	GroupKey  string // rows of one channel and group key go out together
+	// DigestAbove and MaxPerMessage are the row's Delivery settings.
+	DigestAbove, MaxPerMessage int
+	CreatedAt                  time.Time
+	SentAt                     time.Time
+	Detection                  Detection
 }
 
 // Claim asks for outbox rows that are due.

@@ -183,9 +183,9 @@ func ParseURL(raw string) (Config, error) {
 		return Config{}, errors.New("email: the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
 			"and percent-encode special characters (such as @ : / % ?) in the user name and password")
 	}
-	shown := u.Redacted()
+	shown := shownURL(u)
 	bad := func(format string, a ...any) (Config, error) {
-		return Config{}, fmt.Errorf("email: smtp URL %q: "+format, append([]any{shown}, a...)...)
+		return Config{}, fmt.Errorf("email: smtp URL %s: "+format, append([]any{shown}, a...)...)
 	}
 	var c Config
 	switch u.Scheme {
@@ -258,4 +258,23 @@ func ParseURL(raw string) (Config, error) {
 		c.Port = c.port()
 	}
 	return c, nil
+}
+
+// shownURL is how an error names an SMTP URL: only a well-formed
+// scheme://[user:xxxxx@]host[:port], quoted; anything else (no "//", a
+// query) could hold the password where url.URL.Redacted does not look,
+// so it is not shown at all.
+func shownURL(u *url.URL) string {
+	if (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Opaque != "" || u.Host == "" {
+		return "(not shown)"
+	}
+	s := u.Scheme + "://"
+	if u.User != nil {
+		s += u.User.Username()
+		if _, ok := u.User.Password(); ok {
+			s += ":xxxxx"
+		}
+		s += "@"
+	}
+	return strconv.Quote(s + u.Host)
 }

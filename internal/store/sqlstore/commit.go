@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/puawatch/puawatch/internal/store"
 )
@@ -40,6 +41,10 @@ func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Det
 		}
 	}
 	at := s.timeArg(p.At)
+	legacy := make([]store.Delivery, len(channels))
+	for i, ch := range channels {
+		legacy[i] = store.Delivery{Channel: ch}
+	}
 
 	var fresh []store.Detection
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -71,8 +76,8 @@ func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Det
 		}
 		defer insDet.Close()
 		insOut, err := tx.PrepareContext(ctx, `INSERT INTO outbox
-			(event_id, tenant_id, channel, state, attempts, next_at, created_at)
-			VALUES ($1, $2, $3, 'pending', 0, $4, $4)
+			(event_id, tenant_id, channel, state, attempts, next_at, created_at, group_key, digest_above, max_per_message)
+			VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, $8)
 			ON CONFLICT (event_id, channel) DO NOTHING`)
 		if err != nil {
 			return err
@@ -97,8 +102,26 @@ func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Det
 			if n == 0 {
 				continue // stored before
 			}
-			for _, ch := range channels {
-				if _, err := insOut.ExecContext(ctx, d.EventID, d.TenantID, ch, at); err != nil {
+			deliveries := legacy
+			if p.Route != nil {
+				deliveries = p.Route(d)
+			}
+			done := map[string]bool{}
+			for _, dl := range deliveries {
+				ch := clean(dl.Channel)
+				if ch == "" {
+					return fmt.Errorf("detection %q: a delivery with an empty channel name", d.EventID)
+				}
+				if done[ch] {
+					continue
+				}
+				done[ch] = true
+				due, err := s.groupDue(ctx, tx, ch, clean(dl.GroupKey), p.At, dl)
+				if err != nil {
+					return fmt.Errorf("group %q of channel %q: %w", dl.GroupKey, ch, err)
+				}
+				if _, err := insOut.ExecContext(ctx, d.EventID, d.TenantID, ch, s.timeArg(due), at,
+					clean(dl.GroupKey), dl.DigestAbove, dl.MaxPerMessage); err != nil {
 					return fmt.Errorf("outbox row of detection %q on channel %q: %w", d.EventID, ch, err)
 				}
 			}
@@ -139,4 +162,33 @@ func rawArg(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// groupDue is when a new row of a channel's group is due: with the
+// group's next message when one is scheduled, else after the group's wait
+// and no sooner than its interval after the last message. A row without a
+// group key is due at once.
+func (s *Store) groupDue(ctx context.Context, tx *sql.Tx, channel, key string, at time.Time, dl store.Delivery) (time.Time, error) {
+	if key == "" {
+		return at, nil
+	}
+	var next, last time.Time
+	err := tx.QueryRowContext(ctx, `SELECT next_flush, last_sent FROM outbox_groups WHERE channel = $1 AND group_key = $2`,
+		channel, key).Scan(timeCol{&next}, timeCol{&last})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, err
+	}
+	if !next.IsZero() && next.After(at) {
+		return next, nil // join the message already scheduled
+	}
+	due := at.Add(dl.Wait)
+	if !last.IsZero() {
+		if t := last.Add(dl.Interval); t.After(due) {
+			due = t
+		}
+	}
+	due = normTime(due)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox_groups (channel, group_key, next_flush) VALUES ($1, $2, $3)
+		ON CONFLICT (channel, group_key) DO UPDATE SET next_flush = excluded.next_flush`, channel, key, s.timeArg(due))
+	return due, err
 }

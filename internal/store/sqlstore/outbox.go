@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	outboxCols    = `o.id, o.event_id, o.tenant_id, o.channel, o.state, o.attempts, o.next_at, o.last_error, o.batch_id, o.created_at, o.sent_at`
+	outboxCols    = `o.id, o.event_id, o.tenant_id, o.channel, o.state, o.attempts, o.next_at, o.last_error, o.batch_id, o.created_at, o.sent_at, o.group_key, o.digest_above, o.max_per_message`
 	detectionCols = `d.event_id, d.tenant_id, d.tenant_name, d.kind, d.type, d.name, d.severity, d.threat, d.location, d."user", d.endpoint_id, d.endpoint_type, d.path, d."when", d.created_at, d.seen_at, d.raw`
 	outboxSelect  = `SELECT ` + outboxCols + `, ` + detectionCols + ` FROM outbox o JOIN detections d ON d.event_id = o.event_id`
 )
@@ -100,6 +100,7 @@ func scanOutbox(rows *sql.Rows, err error) ([]store.OutboxItem, error) {
 		)
 		if err := rows.Scan(&it.ID, &it.EventID, &it.TenantID, &it.Channel, &it.State, &it.Attempts,
 			timeCol{&it.NextAt}, &it.LastError, &it.BatchID, timeCol{&it.CreatedAt}, timeCol{&it.SentAt},
+			&it.GroupKey, &it.DigestAbove, &it.MaxPerMessage,
 			&d.EventID, &d.TenantID, &d.TenantName, &d.Kind, &d.Type, &d.Name, &d.Severity, &d.Threat,
 			&d.Location, &d.User, &d.EndpointID, &d.EndpointType, &d.Path,
 			timeCol{&d.When}, timeCol{&d.CreatedAt}, timeCol{&d.SeenAt}, &d.Raw); err != nil {
@@ -192,6 +193,24 @@ func (s *Store) MarkSent(ctx context.Context, ids []int64, at time.Time) error {
 	_, err := s.updateOutbox(ctx, ids, `state = 'sent', sent_at = $1, claim_owner = '', claimed_until = NULL`, `TRUE`, s.timeArg(at))
 	if err != nil {
 		return fmt.Errorf("sqlstore: mark sent: %w", err)
+	}
+	// The groups of these rows sent a message now: their interval counts
+	// from here.
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, c := range chunks(uniqIDs(ids)) {
+			args := []any{s.timeArg(at)}
+			for _, id := range c {
+				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox_groups SET last_sent = $1
+				WHERE (channel, group_key) IN (SELECT channel, group_key FROM outbox WHERE group_key <> '' AND id IN (`+placeholders(2, len(c))+`))`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark sent: group times: %w", err)
 	}
 	return nil
 }

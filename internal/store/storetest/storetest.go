@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Times", testTimes},
 		{"HostileStrings", testHostile},
 		{"TextSanitized", testSanitized},
+		{"RoutedGroups", testRoutedGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1100,5 +1101,56 @@ func testSanitized(t *testing.T, s store.Store) {
 	}
 	if got := tenant(t, s, "t1").LastError; got != want {
 		t.Errorf("tenant LastError %q, want %q", got, want)
+	}
+}
+
+// testRoutedGroups: deliveries put rows on their own channels with their
+// group settings; a group's first row waits group_wait, later rows join
+// it, and after a message the next one waits group_interval.
+func testRoutedGroups(t *testing.T, s store.Store) {
+	route := func(d store.Detection) []store.Delivery {
+		out := []store.Delivery{{Channel: "soc", GroupKey: "tenant=" + d.TenantID, Wait: 30 * time.Second,
+			Interval: 5 * time.Minute, DigestAbove: 3, MaxPerMessage: 50}}
+		if d.TenantID == "A" {
+			out = append(out, store.Delivery{Channel: "a-team"}, store.Delivery{Channel: "a-team"}) // twice: once
+		}
+		return out
+	}
+	at := base
+	commit(t, s, store.PageCommit{TenantID: "A", Detections: []store.Detection{det("g1", "A", at)}, Route: route, At: at})
+	commit(t, s, store.PageCommit{TenantID: "A", Detections: []store.Detection{det("g2", "A", at)}, Route: route, At: at.Add(10 * time.Second)})
+	commit(t, s, store.PageCommit{TenantID: "B", Detections: []store.Detection{det("g3", "B", at)}, Route: route, At: at.Add(10 * time.Second)})
+	rows := outbox(t, s)
+	byKey := map[string]store.OutboxItem{}
+	for _, r := range rows {
+		byKey[r.EventID+"/"+r.Channel] = r
+	}
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want 5 (g1 and g2 to soc and a-team, g3 to soc): %+v", len(rows), rows)
+	}
+	g1, g2, g3 := byKey["g1/soc"], byKey["g2/soc"], byKey["g3/soc"]
+	if g1.GroupKey != "tenant=A" || g1.DigestAbove != 3 || g1.MaxPerMessage != 50 {
+		t.Errorf("row settings not kept: %+v", g1)
+	}
+	if !sameTime(g1.NextAt, at.Add(30*time.Second)) || !sameTime(g2.NextAt, g1.NextAt) {
+		t.Errorf("g1 due %v, g2 due %v: want both at %v (g2 joins the group's scheduled message)", g1.NextAt, g2.NextAt, at.Add(30*time.Second))
+	}
+	if !sameTime(g3.NextAt, at.Add(40*time.Second)) {
+		t.Errorf("g3 (another group) due %v, want %v", g3.NextAt, at.Add(40*time.Second))
+	}
+	if a := byKey["g1/a-team"]; a.GroupKey != "" || !sameTime(a.NextAt, at) {
+		t.Errorf("ungrouped row due %v with key %q, want at once without key", a.NextAt, a.GroupKey)
+	}
+	// The group's message goes out at +30s; a row a minute later waits
+	// for the interval (5m after the message), not just group_wait.
+	sent := at.Add(30 * time.Second)
+	if err := s.MarkSent(context.Background(), []int64{g1.ID, g2.ID}, sent); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, store.PageCommit{TenantID: "A", Detections: []store.Detection{det("g4", "A", at)}, Route: route, At: at.Add(time.Minute)})
+	for _, r := range outbox(t, s) {
+		if r.EventID == "g4" && r.Channel == "soc" && !sameTime(r.NextAt, sent.Add(5*time.Minute)) {
+			t.Errorf("g4 due %v, want %v (group_interval after the last message)", r.NextAt, sent.Add(5*time.Minute))
+		}
 	}
 }

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/spf13/cobra"
+)
+
+func newOutboxCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "outbox", Short: "List notifications waiting, sent or dead, and retry dead ones"}
+	var cf configFlags
+	var db string
+	var states []string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List outbox rows, newest first (default: pending and dead)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, s := range states {
+				if s != store.StatePending && s != store.StateSent && s != store.StateDead {
+					return usagef("--state %q is not pending, sent or dead", s)
+				}
+			}
+			st, err := openStore(cmd, e, &cf, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			items, err := st.Outbox(cmd.Context(), store.OutboxFilter{States: states, Limit: limit})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tRECEIVER\tTENANT\tEVENT ID\tATTEMPTS\tNEXT (UTC)\tLAST ERROR")
+			for _, it := range items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.State, cell(it.Channel, 20), cell(it.Detection.TenantName, 24),
+					it.EventID, it.Attempts, it.NextAt.UTC().Format(time.DateTime), cell(it.LastError, 80))
+			}
+			return tw.Flush()
+		},
+	}
+	cf.register(list)
+	list.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB or store.db of the configuration)")
+	list.Flags().StringSliceVar(&states, "state", []string{store.StatePending, store.StateDead}, "states to list: pending, sent, dead")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
+
+	var all bool
+	var rcf configFlags
+	var rdb string
+	retry := &cobra.Command{
+		Use:   "retry ID... | --all",
+		Short: "Send dead (or pending) rows again now",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return flagError{fmt.Errorf("give outbox row ids or --all, not both or neither")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ids []int64
+			for _, a := range args {
+				id, err := strconv.ParseInt(a, 10, 64)
+				if err != nil || id <= 0 {
+					return usagef("%q is not an outbox row id (see puawatch outbox list)", a)
+				}
+				ids = append(ids, id)
+			}
+			st, err := openStore(cmd, e, &rcf, rdb)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := st.Requeue(cmd.Context(), ids, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%d row(s) due again: the next run sends them\n", n)
+			return nil
+		},
+	}
+	rcf.register(retry)
+	retry.Flags().StringVar(&rdb, "db", "", "store to change (default: PUAWATCH_DB or store.db of the configuration)")
+	retry.Flags().BoolVar(&all, "all", false, "every dead row")
+	c.AddCommand(list, retry)
+	return c
+}
+
+// openStore opens the store named by --db, PUAWATCH_DB or the
+// configuration.
+func openStore(cmd *cobra.Command, e *env, cf *configFlags, db string) (*sqlstore.Store, error) {
+	if db == "" {
+		db = e.getenv("PUAWATCH_DB")
+	}
+	if db == "" {
+		cfg, err := cf.load(e)
+		if err != nil {
+			return nil, err
+		}
+		db = cfg.Store.DB
+	}
+	return sqlstore.Open(cmd.Context(), db)
+}

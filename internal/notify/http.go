@@ -1,0 +1,134 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/loopback"
+)
+
+// RedactURL shows a webhook URL without what makes it a secret: only the
+// scheme and host remain ("https://hooks.slack.com/…"). Slack, Teams and
+// most webhook URLs carry their token in the path or query.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "[redacted URL]"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// CheckURL accepts an https URL, or http to a loopback host; field names
+// the setting in the error.
+func CheckURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s: not a URL (%s): write https://host/path", field, RedactURL(raw))
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && loopback.Host(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%s: %s is plain http to a host that is not loopback: use https", field, RedactURL(raw))
+	}
+	return fmt.Errorf("%s: scheme %q is not https", field, u.Scheme)
+}
+
+// maxErrorBody is how much of an error answer is quoted.
+const maxErrorBody = 200
+
+// Post sends body to rawURL with the headers and classifies the outcome:
+// nil for 2xx; a RetryAfterError for 429 (and 503 with Retry-After);
+// a retryable error for 408, 5xx, timeouts and network errors; Permanent
+// for every other status (rejected credentials, a removed webhook, a
+// malformed payload). Errors show the URL redacted and at most 200 bytes
+// of the answer, cleaned of control characters.
+func Post(ctx context.Context, client *http.Client, rawURL string, header http.Header, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return Permanent(fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL)))
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		// url.Error quotes the whole URL: replace it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL))
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err = fmt.Errorf("POST %s: HTTP %d: %s", RedactURL(rawURL), resp.StatusCode, cleanSnippet(string(snippet)))
+	return ClassifyHTTP(resp.StatusCode, resp.Header.Get("Retry-After"), err)
+}
+
+// ClassifyHTTP wraps err by what an HTTP status says about retrying.
+func ClassifyHTTP(status int, retryAfter string, err error) error {
+	switch {
+	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter != ""):
+		if d, ok := ParseRetryAfter(retryAfter, time.Now()); ok {
+			return &RetryAfterError{Err: err, After: d}
+		}
+		return err
+	case status == http.StatusRequestTimeout || status >= 500:
+		return err
+	case status >= 300:
+		return Permanent(err)
+	}
+	return err
+}
+
+// ParseRetryAfter reads a Retry-After value: seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func scrubURL(s, rawURL string) string {
+	if rawURL != "" {
+		s = strings.ReplaceAll(s, rawURL, RedactURL(rawURL))
+	}
+	return s
+}
+
+func cleanSnippet(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}

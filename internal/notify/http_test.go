@@ -1,0 +1,104 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPostClassifiesAnswers(t *testing.T) {
+	for _, tt := range []struct {
+		status     int
+		retryAfter string
+		permanent  bool
+		after      time.Duration
+		ok         bool
+	}{
+		{200, "", false, 0, true},
+		{204, "", false, 0, true},
+		{400, "", true, 0, false},
+		{401, "", true, 0, false},
+		{403, "", true, 0, false},
+		{404, "", true, 0, false},
+		{408, "", false, 0, false},
+		{429, "7", false, 7 * time.Second, false},
+		{429, "", false, 0, false},
+		{500, "", false, 0, false},
+		{503, "3", false, 3 * time.Second, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tt.retryAfter != "" {
+				w.Header().Set("Retry-After", tt.retryAfter)
+			}
+			w.WriteHeader(tt.status)
+			_, _ = w.Write([]byte("nope\r\nInjected: 1"))
+		}))
+		secretURL := srv.URL + "/services/T000/B000/XXXXSECRETXXXX?token=abc"
+		err := Post(context.Background(), srv.Client(), secretURL, nil, []byte(`{}`))
+		srv.Close()
+		if (err == nil) != tt.ok {
+			t.Errorf("%d: err = %v", tt.status, err)
+			continue
+		}
+		if err == nil {
+			continue
+		}
+		if IsPermanent(err) != tt.permanent {
+			t.Errorf("%d: permanent = %v, want %v (%v)", tt.status, IsPermanent(err), tt.permanent, err)
+		}
+		var ra *RetryAfterError
+		if got := errors.As(err, &ra); got != (tt.after > 0) || (got && ra.After != tt.after) {
+			t.Errorf("%d: retry after = %v (%v), want %v", tt.status, got, ra, tt.after)
+		}
+		if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "token=") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%d: error leaks the URL or carries a line break: %q", tt.status, err)
+		}
+	}
+}
+
+func TestPostNetworkErrorHidesURL(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL + "/hook/SECRET-PATH"
+	srv.Close()
+	err := Post(context.Background(), http.DefaultClient, u, nil, nil)
+	if err == nil || IsPermanent(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error leaks the URL: %v", err)
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://hooks.slack.com/services/x": true, "http://127.0.0.1:8080/h": true, "http://localhost/h": true,
+		"http://hooks.example.com/x": false, "ftp://x/y": false, "not a url": false, "": false,
+	} {
+		err := CheckURL("receivers[0].url", raw)
+		if (err == nil) != ok {
+			t.Errorf("CheckURL(%q) = %v, want ok=%v", raw, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "receivers[0].url") {
+			t.Errorf("CheckURL(%q) error does not name the field: %v", raw, err)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{"0": 0, "30": 30 * time.Second, "Thu, 01 Jan 2026 00:01:00 GMT": time.Minute} {
+		got, ok := ParseRetryAfter(v, now)
+		if !ok || got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v %v, want %v", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{"", "soon", "-3"} {
+		if _, ok := ParseRetryAfter(v, now); ok {
+			t.Errorf("ParseRetryAfter(%q) ok", v)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
 )
 
@@ -63,7 +64,7 @@ func mrkdwn(s string) text { return text{Type: "mrkdwn", Text: s, Verbatim: true
 // section between the header and the link to Sophos Central.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !webURL(central) {
+	if !hook.WebURL(central) {
 		central = defaultCentral
 	}
 	m := message{

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
 )
 
@@ -86,7 +87,7 @@ type action struct {
 // TextBlock after the title.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !webURL(central) {
+	if !hook.WebURL(central) {
 		central = defaultCentral
 	}
 	c := card{

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/puawatch/puawatch/internal/web"
 )
 
 // Deps are what the app takes from its caller.
@@ -51,6 +54,8 @@ type App struct {
 	closers []func() error
 	wake    chan struct{}
 
+	status *web.Status
+
 	alarmMu   sync.Mutex
 	lastAlarm map[string]time.Time // tenant id -> last lag alarm mail
 }
@@ -67,6 +72,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.status = web.NewStatus(a.now())
 	if d.Stdout == nil {
 		d.Stdout = os.Stdout
 	}
@@ -197,6 +203,7 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 	rep, err := a.poller.Sweep(ctx)
 	out := Outcome{Report: rep}
 	a.logSweep(rep, err)
+	a.status.Sweep(rep, err)
 	// Send even when the sweep failed or was stopped: what is stored is due.
 	res, derr := a.disp.Drain(context.WithoutCancel(ctx))
 	out.Sent = res
@@ -226,10 +233,25 @@ func (a *App) Run(ctx context.Context) error {
 		stopDispatch()
 		wg.Wait()
 	}()
+	if a.cfg.Listen != "" {
+		srv := &http.Server{Addr: a.cfg.Listen, Handler: web.Handler(a.store, a.status), ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		a.log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
 	interval := time.Duration(a.cfg.Poll.Interval)
 	for {
 		rep, err := a.poller.Sweep(ctx)
 		a.logSweep(rep, err)
+		a.status.Sweep(rep, err)
 		if CredentialsRejected(err) {
 			return err // polling again will not mend it
 		}

@@ -1,0 +1,81 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/puawatch/puawatch/internal/poll"
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
+)
+
+func get(t *testing.T, srv *httptest.Server, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEndpoints(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := st.CommitPage(ctx, store.PageCommit{TenantID: "t1", At: at, Channels: []string{"email"},
+		Detections: []store.Detection{{EventID: "e1", TenantID: "t1"}, {EventID: "e2", TenantID: "t1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := st.Outbox(ctx, store.OutboxFilter{})
+	if err := st.MarkDead(ctx, []int64{rows[0].ID}, "401", at); err != nil {
+		t.Fatal(err)
+	}
+	status := NewStatus(at)
+	srv := httptest.NewServer(Handler(st, status))
+	defer srv.Close()
+
+	if code, body := get(t, srv, "/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "no sweep yet") {
+		t.Errorf("/readyz before a sweep = %d %q", code, body)
+	}
+	status.Sweep(poll.Report{Tenants: []poll.TenantResult{
+		{TenantID: "t1", New: 2, Lag: time.Minute},
+		{TenantID: `t"2`, Err: errors.New("HTTP 403"), Lag: 7 * time.Hour, Lagging: true},
+	}}, nil)
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "1 tenant(s) failed") {
+		t.Errorf("/readyz with a failed tenant = %d %q", code, body)
+	}
+	code, body := get(t, srv, "/metrics")
+	for _, want := range []string{
+		"puawatch_sweeps_total 1\n", "puawatch_detections_total 2\n", "puawatch_tenants_failed 1\n", "puawatch_tenants_lagging 1\n",
+		`puawatch_outbox_rows{state="pending"} 1` + "\n", `puawatch_outbox_rows{state="dead"} 1` + "\n",
+		`puawatch_tenant_lag_seconds{tenant_id="t1"} 60` + "\n", `puawatch_tenant_lag_seconds{tenant_id="t\"2"} 25200` + "\n",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	status.Sweep(poll.Report{Tenants: []poll.TenantResult{{TenantID: "t1"}}}, nil)
+	if code, body := get(t, srv, "/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("/readyz after a good sweep = %d %q", code, body)
+	}
+	status.Sweep(poll.Report{}, errors.New("list tenants:\nHTTP 401"))
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "last sweep failed: list tenants: HTTP 401") {
+		t.Errorf("/readyz after a failed sweep = %d %q", code, body)
+	}
+}

@@ -90,8 +90,10 @@ func newRoot(e *env) *cobra.Command {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newOutboxCmd(e), newNotifyCmd(e), newSimCmd(e), newVersionCmd(e))
-	// Unknown subcommands and stray arguments are usage errors too.
-	for _, c := range append(root.Commands(), root) {
+	// Unknown subcommands and stray arguments are usage errors too, at
+	// every level of the command tree.
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
 		if c.Args == nil {
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if len(args) > 0 {
@@ -100,7 +102,11 @@ func newRoot(e *env) *cobra.Command {
 				return nil
 			}
 		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
 	}
+	walk(root)
 	return root
 }
 

@@ -119,7 +119,7 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 	fmt.Fprintln(tw, "CREATED (UTC)\tTENANT\tHOST\tUSER\tTHREAT\tSEVERITY\tTYPE\tEVENT ID")
 	for _, d := range ds {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), cell(d.TenantName, 30),
-			cell(d.Location, 24), cell(d.User, 24), cell(d.Threat, 30), d.Severity, strings.TrimPrefix(d.Type, "Event::Endpoint::"), d.EventID)
+			cell(d.Location, 24), cell(d.User, 24), cell(d.Threat, 30), d.Severity, cell(strings.TrimPrefix(d.Type, "Event::Endpoint::"), 40), cell(d.EventID, 40))
 	}
 	return tw.Flush()
 }

@@ -33,12 +33,13 @@ func BuildReceivers(cfg config.Config, stdout io.Writer) (map[string]notify.Chan
 		}
 		loc = l
 	}
-	mail := func(field string, smtpURL, from string, to []string, caFile string) (*email.Notifier, error) {
+	central := cfg.Email.CentralURL
+	mail := func(field string, smtpURL, from string, to []string, caFile, tmpl string) (*email.Notifier, error) {
 		ec, err := email.ParseURL(smtpURL)
 		if err != nil {
 			return nil, fmt.Errorf("%s.smtp_url: %w", field, err)
 		}
-		ec.From, ec.To, ec.Location = from, to, loc
+		ec.From, ec.To, ec.Location, ec.Template, ec.CentralURL = from, to, loc, tmpl, central
 		if caFile != "" {
 			if ec.RootCAs, err = loadCAs(caFile); err != nil {
 				return nil, fmt.Errorf("%s.ca_file: %w", field, err)
@@ -51,7 +52,7 @@ func BuildReceivers(cfg config.Config, stdout io.Writer) (map[string]notify.Chan
 		return n, nil
 	}
 	if cfg.Email.Enabled() {
-		n, err := mail("email", cfg.Email.SMTPURL.Reveal(), cfg.Email.From, cfg.Email.To, cfg.Email.CAFile)
+		n, err := mail("email", cfg.Email.SMTPURL.Reveal(), cfg.Email.From, cfg.Email.To, cfg.Email.CAFile, cfg.Email.Template)
 		if err != nil {
 			return nil, closers, nil, err
 		}
@@ -80,7 +81,7 @@ func BuildReceivers(cfg config.Config, stdout io.Writer) (map[string]notify.Chan
 				from = cfg.Email.From
 			}
 			var en *email.Notifier
-			en, err = mail(field+".email", u.Reveal(), from, r.Email.To, r.Email.CAFile)
+			en, err = mail(field+".email", u.Reveal(), from, r.Email.To, r.Email.CAFile, r.Email.Template)
 			if en != nil {
 				n = en
 				if mailer == nil {
@@ -88,13 +89,13 @@ func BuildReceivers(cfg config.Config, stdout io.Writer) (map[string]notify.Chan
 				}
 			}
 		case r.Slack != nil:
-			n, err = slack.New(slack.Config{URL: r.Slack.URL, Template: r.Slack.Template, Location: loc}, nil)
+			n, err = slack.New(slack.Config{URL: r.Slack.URL, Template: r.Slack.Template, Location: loc, CentralURL: central}, nil)
 		case r.Teams != nil:
-			n, err = teams.New(teams.Config{URL: r.Teams.URL, Template: r.Teams.Template, Location: loc}, nil)
+			n, err = teams.New(teams.Config{URL: r.Teams.URL, Template: r.Teams.Template, Location: loc, CentralURL: central}, nil)
 		case r.Webhook != nil:
-			n, err = webhook.New(webhook.Config{URL: r.Webhook.URL, Secret: r.Webhook.Secret, Headers: r.Webhook.Headers, Location: loc}, (*http.Client)(nil))
+			n, err = webhook.New(webhook.Config{URL: r.Webhook.URL, Secret: r.Webhook.Secret, Headers: r.Webhook.Headers, Location: loc, CentralURL: central}, (*http.Client)(nil))
 		case r.Syslog != nil:
-			sc := syslog.Config{Network: r.Syslog.Network, Address: r.Syslog.Address, Format: r.Syslog.Format, Location: loc}
+			sc := syslog.Config{Network: r.Syslog.Network, Address: r.Syslog.Address, Format: r.Syslog.Format, Location: loc, CentralURL: central}
 			if r.Syslog.Facility != nil {
 				sc.Facility = *r.Syslog.Facility
 			}

@@ -175,15 +175,23 @@ func isPostgresURL(s string) bool {
 type Email struct {
 	// SMTPURL is smtp://[user:pass@]host:port or smtps://[user:pass@]host:port,
 	// with ?starttls=required (the default for smtp) or ?starttls=none.
-	// It is a Secret because it may carry the password; Server parses it.
+	// It is a Secret because it may carry the password.
 	SMTPURL secret.Secret `yaml:"smtp_url"`
 	// From is the sender address.
 	From string `yaml:"from"`
 	// To are the recipient addresses.
 	To []string `yaml:"to"`
-	// Digest sends one message per tenant and poll instead of one per
-	// detection.
+	// Digest sends one message per tenant and poll whatever its size,
+	// instead of a message per detection and a digest only for bursts
+	// (more than 3 of a tenant due at once). It applies when there is no
+	// route section.
 	Digest bool `yaml:"digest"`
+	// Template is a Go text/template file for the text part (over the
+	// message view); "" is the default layout.
+	Template string `yaml:"template"`
+	// CentralURL is the Sophos Central address every channel's messages
+	// link to ("": https://central.sophos.com).
+	CentralURL string `yaml:"central_url"`
 	// TimeZone is the IANA time zone times are shown in ("UTC",
 	// "Europe/Berlin", "Local").
 	TimeZone string `yaml:"time_zone"`

@@ -29,6 +29,9 @@ type EmailReceiver struct {
 	From    string        `yaml:"from"`     // "" uses email.from
 	To      []string      `yaml:"to"`
 	CAFile  string        `yaml:"ca_file"`
+	// Template is a Go text/template file for the text part ("": the
+	// default layout).
+	Template string `yaml:"template"`
 }
 
 // HookReceiver is a Slack incoming webhook or a Microsoft Teams Workflows
@@ -166,6 +169,7 @@ func (c Config) validateReceivers(ps *problems) {
 				ps.add(p+".email.to", "empty: name at least one recipient")
 			}
 			ps.file(p+".email.ca_file", e.CAFile)
+			ps.file(p+".email.template", e.Template)
 		case "slack", "teams":
 			h, kind := r.Slack, "slack"
 			if r.Teams != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/puawatch/puawatch/internal/loopback"
 	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/notify/hook"
 	"math"
 	"net"
 	"net/mail"
@@ -139,6 +140,10 @@ func (c Config) Validate() error {
 	}
 
 	// email
+	ps.file("email.template", c.Email.Template)
+	if c.Email.CentralURL != "" && !hook.WebURL(c.Email.CentralURL) {
+		ps.add("email.central_url", "%q is not an http or https URL: write https://central.sophos.com", c.Email.CentralURL)
+	}
 	e := c.Email
 	if e.Enabled() {
 		if _, err := email.ParseURL(e.SMTPURL.Reveal()); err != nil {

@@ -19,7 +19,7 @@ func (n *Notifier) Alarm(ctx context.Context, subject, body string) error {
 		return fmt.Errorf("email: to %q: %w", n.c.To, err)
 	}
 	msg.SetDateWithValue(n.now())
-	msg.Subject(headerValue("[puawatch] ALARM: "+subject, 200))
+	msg.Subject(headerValue("[puawatch] ALARM: "+subject, maxSubject))
 	msg.SetUserAgent("puawatch")
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(mail.TypeTextPlain, body)

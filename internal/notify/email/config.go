@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/puawatch/puawatch/internal/loopback"
 	"net"
 	"net/mail"
 	"net/url"
@@ -13,6 +12,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
 )
 
@@ -63,6 +64,16 @@ type Config struct {
 	HeloName string
 	// Location shows times in this zone too, besides UTC (nil: UTC only).
 	Location *time.Location
+	// CentralURL is the Sophos Central address every detection links to
+	// ("": https://central.sophos.com). It must be an http or https URL.
+	CentralURL string
+	// Template is the path of a Go text/template file, executed over a
+	// render.View, whose output is the text/plain part of every mail
+	// instead of the default layout. The text/html part is then that same
+	// text, HTML-escaped, inside <pre>: a template writes plain text only,
+	// never HTML, and no value of the View can become markup or a link.
+	// The Subject stays the View's title. "" uses the default layout.
+	Template string
 }
 
 // mode returns the effective TLS mode.
@@ -99,9 +110,19 @@ func (c Config) timeout() time.Duration {
 func (c Config) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.port())) }
 
 // Validate checks c: a host, a sender, at least one recipient, parseable
-// addresses, a known TLS mode, and TLS none only to a loopback host
-// (127.0.0.0/8, ::1, localhost).
+// addresses, a known TLS mode, TLS none only to a loopback host
+// (127.0.0.0/8, ::1, localhost), an http or https central_url, and a
+// template that is readable, parses and renders the sample detection
+// (render.Sample) to some text. Errors about the template name
+// "template", those about the Sophos Central address "central_url".
 func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate, also returning the loaded template (nil when
+// c.Template is "").
+func (c Config) validate() (*render.Template, error) {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("email: "+format, a...)) }
 	switch {
@@ -148,7 +169,38 @@ func (c Config) Validate() error {
 	if strings.IndexFunc(c.HeloName, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		add("HELO name %q contains spaces or control characters", c.HeloName)
 	}
-	return errors.Join(errs...)
+	if c.CentralURL != "" && !webURL(c.CentralURL) {
+		add("central_url: %q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
+	}
+	var tmpl *render.Template
+	if c.Template != "" {
+		t, err := loadTemplate(c.Template)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("email: %w", err))
+		} else {
+			tmpl = t
+		}
+	}
+	return tmpl, errors.Join(errs...)
+}
+
+// loadTemplate reads a user's template (render.Load) and checks that it
+// renders the sample detection to some text. Errors name the template.
+func loadTemplate(path string) (*render.Template, error) {
+	t, err := render.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	if _, _, err := bodies(render.Sample(), t); err != nil {
+		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)
+	}
+	return t, nil
+}
+
+// webURL reports whether raw is an absolute http or https URL with a host.
+func webURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // checkAddress parses one mailbox and refuses control characters, which
@@ -162,8 +214,6 @@ func checkAddress(s string) error {
 	}
 	return nil
 }
-
-// isLoopback reports whether host is localhost or a loopback IP address.
 
 // ParseURL reads the server part of a Config from a URL:
 //

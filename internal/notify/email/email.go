@@ -18,24 +18,27 @@ import (
 	mailsmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/render"
 )
 
 // Notifier sends notify.Messages by e-mail. It is safe for concurrent use;
 // every Notify opens its own SMTP connection.
 type Notifier struct {
-	c   Config
-	now func() time.Time
+	c    Config
+	tmpl *render.Template // the user's template, nil for the default layout
+	now  func() time.Time
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
 
-// New validates c and returns a Notifier.
+// New validates c, loads its template (if any) and returns a Notifier.
 func New(c Config) (*Notifier, error) {
-	if err := c.Validate(); err != nil {
+	tmpl, err := c.validate()
+	if err != nil {
 		return nil, err
 	}
 	c.To = append([]string(nil), c.To...)
-	return &Notifier{c: c, now: time.Now}, nil
+	return &Notifier{c: c, tmpl: tmpl, now: time.Now}, nil
 }
 
 // MessageID returns the Message-ID (without angle brackets) of the message
@@ -65,9 +68,19 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	return nil
 }
 
+// view returns the view of m with the channel's options.
+func (n *Notifier) view(m notify.Message) render.View {
+	loc := n.c.Location
+	if loc != nil && loc.String() == "UTC" {
+		loc = nil // times are shown in UTC anyway
+	}
+	return render.NewView(m, render.Options{Location: loc, CentralURL: n.c.CentralURL})
+}
+
 // build makes the mail of m.
 func (n *Notifier) build(m notify.Message) (*mail.Msg, error) {
-	text, html, err := render(m, n.c.Location)
+	v := n.view(m)
+	text, html, err := bodies(v, n.tmpl)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +93,7 @@ func (n *Notifier) build(m notify.Message) (*mail.Msg, error) {
 	}
 	msg.SetDateWithValue(n.now())
 	msg.SetMessageIDWithValue(MessageID(m.Key))
-	msg.Subject(subject(m))
+	msg.Subject(subject(v))
 	msg.SetUserAgent("puawatch")
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")

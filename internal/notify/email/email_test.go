@@ -12,6 +12,7 @@ import (
 
 	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
@@ -347,7 +348,8 @@ func TestSingleDetectionContent(t *testing.T) {
 func TestFollowUpSubject(t *testing.T) {
 	d := det("ev-9")
 	d.Kind, d.Type = store.KindFollowUp, "Event::Endpoint::CorePuaCleanFailed"
-	if got, want := subject(msgOf("k", d)), "[puawatch] CorePuaCleanFailed: PsExec on WS-042 (Acme Corp)"; got != want {
+	v := render.NewView(msgOf("k", d), render.Options{})
+	if got, want := subject(v), "[puawatch] CorePuaCleanFailed: PsExec on WS-042 (Acme Corp)"; got != want || got != "[puawatch] "+v.Title {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
 }
@@ -413,7 +415,9 @@ func TestHostileValues(t *testing.T) {
 	if !strings.Contains(got.HTML, "host&#34;with&#39;quotes") {
 		t.Errorf("HTML does not escape the quotes:\n%s", got.HTML)
 	}
-	for _, want := range []string{`<script>alert(1)</script>`, `host"with'quotes X-Injected: 1`, "Ünïcødé 主机\\用户", d.Path, "Évil ünï Bcc: evil@x"} {
+	// Body values are cleaned by render.Clean: each control character
+	// becomes a space, so the text stays on one line.
+	for _, want := range []string{`<script>alert(1)</script>`, `host"with'quotes X-Injected: 1`, "Ünïcødé 主机\\用户", d.Path, "Évil ünï  Bcc: evil@x"} {
 		if !strings.Contains(got.Text, want) {
 			t.Errorf("text part lacks %q:\n%s", want, got.Text)
 		}
@@ -501,13 +505,17 @@ func TestNotifyEmptyMessageIsPermanent(t *testing.T) {
 func TestSubjectCapped(t *testing.T) {
 	d := det("ev-1")
 	d.Location = strings.Repeat("h", 300)
-	d.Threat = strings.Repeat("t", 300)
-	s := subject(msgOf("k", d))
-	if n := len([]rune(s)); n > maxSubject {
-		t.Errorf("subject has %d runes", n)
+	d.Threat = strings.Repeat("t", 300) + "\r\nBcc: evil@x"
+	v := render.NewView(msgOf("k", d), render.Options{})
+	s := subject(v)
+	if n := len([]rune(s)); n != maxSubject {
+		t.Errorf("subject has %d runes, want %d", n, maxSubject)
 	}
-	if !strings.Contains(s, strings.Repeat("h", maxHeaderValue-1)+"…") || strings.Contains(s, strings.Repeat("h", maxHeaderValue)) {
-		t.Errorf("host not capped at %d: %q", maxHeaderValue, s)
+	if want := "[puawatch] PUA " + strings.Repeat("t", maxSubject-len("[puawatch] PUA ")-1) + "…"; s != want {
+		t.Errorf("subject = %q, want the title cut at %d runes: %q", s, maxSubject, want)
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		t.Errorf("subject %q holds a line break", s)
 	}
 }
 

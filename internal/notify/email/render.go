@@ -3,207 +3,84 @@ package email
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
 	texttemplate "text/template"
-	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/puawatch/puawatch/internal/notify"
-	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/render"
 )
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
 var (
-	textTmpl = texttemplate.Must(texttemplate.New("body.txt.tmpl").ParseFS(templateFS, "templates/body.txt.tmpl"))
-	htmlTmpl = htmltemplate.Must(htmltemplate.New("body.html.tmpl").ParseFS(templateFS, "templates/body.html.tmpl"))
+	textTmpl = mustText("body.txt.tmpl")
+	htmlTmpl = mustHTML("body.html.tmpl")
+	// preTmpl is the HTML part of a mail whose text part a user's
+	// template rendered: that text, escaped, inside <pre>.
+	preTmpl = mustHTML("pre.html.tmpl")
 )
 
-// Length caps of untrusted values.
-const (
-	maxHeaderValue = 80   // one value (tenant name, threat, host) in the subject
-	maxSubject     = 200  // the whole subject
-	maxBodyValue   = 2000 // one value in the body
-)
+// maxSubject caps the Subject (and any other header built from untrusted
+// values), in runes.
+const maxSubject = 200
 
-// body is what the templates render.
-type body struct {
-	Intro      string
-	TenantName string
-	Count      int
-	Digest     bool
-	Detections []detView
-}
+// subject returns the Subject of v: its title, already cleaned by
+// render.NewView, prefixed "[puawatch] ", on one line and capped.
+func subject(v render.View) string { return headerValue("[puawatch] "+v.Title, maxSubject) }
 
-// detView is one detection with every value cleaned and formatted.
-type detView struct {
-	N            int
-	TenantName   string
-	TenantID     string
-	Host         string
-	EndpointType string
-	EndpointID   string
-	User         string
-	Threat       string
-	Path         string
-	Type         string
-	Kind         string
-	Severity     string
-	Name         string
-	When         string
-	Created      string
-	EventID      string
-}
-
-// subject returns the Subject of m, made of cleaned values.
-func subject(m notify.Message) string {
-	tenant := headerValue(tenantName(m), maxHeaderValue)
-	var s string
-	if len(m.Detections) == 1 {
-		d := m.Detections[0]
-		what := "PUA"
-		if d.Kind == store.KindFollowUp {
-			what = headerValue(typeShortName(d.Type), 40) + ":"
+// bodies returns the text and HTML parts of v: the default layout, or
+// with tmpl the text tmpl renders and that text HTML-escaped in <pre>.
+func bodies(v render.View, tmpl *render.Template) (text, html string, err error) {
+	if tmpl != nil {
+		text, err = tmpl.Execute(v)
+		if err != nil {
+			return "", "", fmt.Errorf("template: %w", err)
 		}
-		s = fmt.Sprintf("[puawatch] %s %s on %s (%s)", what,
-			headerValue(orUnknown(d.Threat), maxHeaderValue), headerValue(orUnknown(d.Location), maxHeaderValue), tenant)
-	} else {
-		s = fmt.Sprintf("[puawatch] %d PUA detections in %s", len(m.Detections), tenant)
+		if strings.TrimSpace(text) == "" {
+			return "", "", errors.New("template: the template rendered no text")
+		}
+		html, err = execHTML(preTmpl, struct{ Title, Text string }{v.Title, text})
+		return text, html, err
 	}
-	return capRunes(s, maxSubject)
-}
-
-// render returns the text and HTML bodies of m.
-func render(m notify.Message, loc *time.Location) (text, html string, err error) {
-	b := body{
-		TenantName: bodyValue(tenantName(m)),
-		Count:      len(m.Detections),
-		Digest:     len(m.Detections) > 1,
-	}
-	switch {
-	case len(m.Detections) > 1:
-		b.Intro = fmt.Sprintf("Sophos Central reported %d PUA detections in tenant %s.", b.Count, b.TenantName)
-	case m.Detections[0].Kind == store.KindFollowUp:
-		b.Intro = fmt.Sprintf("Sophos Central reported a follow-up (%s) to a PUA detection in tenant %s.",
-			bodyValue(typeShortName(m.Detections[0].Type)), b.TenantName)
-	default:
-		b.Intro = fmt.Sprintf("Sophos Central reported a PUA detection in tenant %s.", b.TenantName)
-	}
-	for i, d := range m.Detections {
-		b.Detections = append(b.Detections, detView{
-			N:            i + 1,
-			TenantName:   bodyValue(orElse(d.TenantName, tenantName(m))),
-			TenantID:     bodyValue(d.TenantID),
-			Host:         bodyValue(orUnknown(d.Location)),
-			EndpointType: bodyValue(orUnknown(d.EndpointType)),
-			EndpointID:   bodyValue(d.EndpointID),
-			User:         bodyValue(orUnknown(d.User)),
-			Threat:       bodyValue(orUnknown(d.Threat)),
-			Path:         bodyValue(d.Path),
-			Type:         bodyValue(d.Type),
-			Kind:         bodyValue(d.Kind),
-			Severity:     bodyValue(orUnknown(d.Severity)),
-			Name:         bodyValue(d.Name),
-			When:         formatTime(d.When, loc),
-			Created:      formatTime(d.CreatedAt, loc),
-			EventID:      bodyValue(d.EventID),
-		})
-	}
-	var tb, hb bytes.Buffer
-	if err := textTmpl.Execute(&tb, b); err != nil {
+	var b bytes.Buffer
+	if err := textTmpl.Execute(&b, v); err != nil {
 		return "", "", fmt.Errorf("render text body: %w", err)
 	}
-	if err := htmlTmpl.Execute(&hb, b); err != nil {
-		return "", "", fmt.Errorf("render html body: %w", err)
-	}
-	return tb.String(), hb.String(), nil
+	html, err = execHTML(htmlTmpl, v)
+	return b.String(), html, err
 }
 
-func tenantName(m notify.Message) string {
-	if m.TenantName != "" {
-		return m.TenantName
+func execHTML(t *htmltemplate.Template, data any) (string, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("render html body: %w", err)
 	}
-	if len(m.Detections) > 0 && m.Detections[0].TenantName != "" {
-		return m.Detections[0].TenantName
-	}
-	return orUnknown(m.TenantID)
+	return b.String(), nil
 }
 
-// typeShortName is the last part of an event type:
-// "Event::Endpoint::CorePuaCleanFailed" → "CorePuaCleanFailed".
-func typeShortName(t string) string {
-	if i := strings.LastIndex(t, "::"); i >= 0 {
-		t = t[i+2:]
-	}
-	return orElse(t, "Follow-up")
-}
-
-// formatTime shows t in UTC and, when loc is set and not UTC, in loc too.
-func formatTime(t time.Time, loc *time.Location) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	s := t.UTC().Format("2006-01-02 15:04:05 UTC")
-	if loc == nil || loc == time.UTC || loc.String() == "UTC" {
-		return s
-	}
-	local := t.In(loc).Format("2006-01-02 15:04:05 MST")
-	if name := loc.String(); !strings.HasSuffix(local, " "+name) {
-		local += ", " + name
-	}
-	return s + " (" + local + ")"
-}
-
-func orUnknown(s string) string { return orElse(s, "unknown") }
-
-func orElse(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
-}
-
-// clean makes an untrusted value safe for a header or a line: invalid
-// UTF-8 becomes U+FFFD; control characters (CR, LF, NUL, ...), line and
-// paragraph separators and other white space become single spaces; format
-// characters (bidirectional overrides, zero-width joiners, ...) are
-// dropped; the result is trimmed.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Cf, r):
-			continue
-		case unicode.IsControl(r) || unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// headerValue cleans an untrusted value for a header and caps its length.
-func headerValue(s string, n int) string { return capRunes(clean(s), n) }
-
-// bodyValue cleans an untrusted value for the body and caps its length.
-func bodyValue(s string) string { return capRunes(clean(s), maxBodyValue) }
-
-// capRunes cuts s to at most n runes, marking the cut with "…".
-func capRunes(s string, n int) string {
+// headerValue makes an untrusted value one header line: render.Clean
+// (control characters become spaces, format characters such as
+// direction overrides are dropped, invalid UTF-8 is replaced), then runs
+// of white space, line and paragraph separators included, become one
+// space, the ends are trimmed, and the result is cut to at most n runes,
+// marking a cut with "…".
+func headerValue(s string, n int) string {
+	s = strings.Join(strings.Fields(render.Clean(s)), " ")
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+func mustText(name string) *texttemplate.Template {
+	return texttemplate.Must(texttemplate.New(name).Option("missingkey=error").ParseFS(templateFS, "templates/"+name))
+}
+
+func mustHTML(name string) *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New(name).Option("missingkey=error").ParseFS(templateFS, "templates/"+name))
 }

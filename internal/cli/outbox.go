@@ -39,7 +39,7 @@ func newOutboxCmd(e *env) *cobra.Command {
 			fmt.Fprintln(tw, "ID\tSTATE\tRECEIVER\tTENANT\tEVENT ID\tATTEMPTS\tNEXT (UTC)\tLAST ERROR")
 			for _, it := range items {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.State, cell(it.Channel, 20), cell(it.Detection.TenantName, 24),
-					cell(it.EventID, 40), it.Attempts, it.NextAt.UTC().Format(time.DateTime), cell(it.LastError, 80))
+					cell(it.EventID, 40), it.Attempts, it.NextAt.UTC().Format(time.DateTime), cell(it.LastError, 200))
 			}
 			return tw.Flush()
 		},

@@ -350,7 +350,19 @@ func (s *MemStore) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.Outb
 	slices.SortStableFunc(due, func(a, b *memRow) int {
 		return cmp.Or(a.item.CreatedAt.Compare(b.item.CreatedAt), cmp.Compare(a.item.ID, b.item.ID))
 	})
-	due = due[:min(len(due), c.Limit)]
+	taken := due[:min(len(due), c.Limit)]
+	groups := map[string]bool{}
+	for _, r := range taken {
+		if r.item.GroupKey != "" {
+			groups[r.item.Channel+"\x00"+r.item.GroupKey] = true
+		}
+	}
+	for _, r := range due[len(taken):] { // the rest of their groups
+		if r.item.GroupKey != "" && groups[r.item.Channel+"\x00"+r.item.GroupKey] {
+			taken = append(taken, r)
+		}
+	}
+	due = taken
 	out := make([]store.OutboxItem, len(due))
 	for i, r := range due {
 		r.owner, r.claimUntil = c.Owner, norm(c.Now.Add(c.Lease))

@@ -182,7 +182,9 @@ type Store interface {
 	SetOverlapAt(ctx context.Context, tenantID string, at time.Time) error
 
 	// ClaimOutbox claims due pending rows (oldest first) for c.Owner until
-	// c.Now+c.Lease, atomically: two owners never hold the same row.
+	// c.Now+c.Lease, atomically: two owners never hold the same row. It
+	// takes up to c.Limit rows and then the other due rows of their groups
+	// (channel and group key), so a group is never split between claims.
 	// Due: NextAt <= c.Now and no claim, or a claim that lapsed
 	// (ClaimedUntil <= c.Now). Oldest is the lowest ID, so a retried row
 	// keeps its place. Rows come with their Detection. c.Limit and c.Lease

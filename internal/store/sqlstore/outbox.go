@@ -19,7 +19,8 @@ const (
 )
 
 // ClaimOutbox implements store.Store: it claims, in one transaction, up to
-// c.Limit pending rows with NextAt <= c.Now whose claim is absent or lapsed
+// c.Limit pending rows (and the other due rows of their groups, so that a
+// group is never split between claims) with NextAt <= c.Now whose claim is absent or lapsed
 // (ClaimedUntil <= c.Now), lowest id first, setting their claim to c.Owner
 // until c.Now+c.Lease, and returns them with their detection, lowest id
 // first. PostgreSQL skips rows another claimer has locked; SQLite
@@ -61,7 +62,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.OutboxI
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		items, err = s.outboxByIDs(ctx, tx, ids)
+		more, err := s.claimRestOfGroups(ctx, tx, c, ids)
+		if err != nil {
+			return err
+		}
+		items, err = s.outboxByIDs(ctx, tx, append(ids, more...))
 		return err
 	})
 	if err != nil {
@@ -348,4 +353,35 @@ func (s *Store) Detections(ctx context.Context, f store.DetectionFilter) ([]stor
 		return nil, fmt.Errorf("sqlstore: list detections: %w", err)
 	}
 	return out, nil
+}
+
+// claimRestOfGroups claims the due rows of the groups (channel and group
+// key) of the rows ids names that the first claim left out.
+func (s *Store) claimRestOfGroups(ctx context.Context, tx *sql.Tx, c store.Claim, ids []int64) ([]int64, error) {
+	var more []int64
+	for _, chunk := range chunks(ids) {
+		args := []any{clean(c.Owner), s.timeArg(c.Now.Add(c.Lease)), s.timeArg(c.Now)}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claim_owner = $1, claimed_until = $2
+			WHERE state = 'pending' AND next_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) AND group_key <> ''
+			AND (channel, group_key) IN (SELECT channel, group_key FROM outbox WHERE group_key <> '' AND id IN (`+placeholders(4, len(chunk))+`))
+			RETURNING id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			more = append(more, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return more, nil
 }

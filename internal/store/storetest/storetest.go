@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HostileStrings", testHostile},
 		{"TextSanitized", testSanitized},
 		{"RoutedGroups", testRoutedGroups},
+		{"ClaimWholeGroups", testClaimWholeGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1152,5 +1153,32 @@ func testRoutedGroups(t *testing.T, s store.Store) {
 		if r.EventID == "g4" && r.Channel == "soc" && !sameTime(r.NextAt, sent.Add(5*time.Minute)) {
 			t.Errorf("g4 due %v, want %v (group_interval after the last message)", r.NextAt, sent.Add(5*time.Minute))
 		}
+	}
+}
+
+// testClaimWholeGroups: a claim takes the rest of the groups of the rows
+// within its limit, so a group is not split between claims.
+func testClaimWholeGroups(t *testing.T, s store.Store) {
+	route := func(d store.Detection) []store.Delivery {
+		return []store.Delivery{{Channel: "soc", GroupKey: "tenant=" + d.TenantID, DigestAbove: 3, MaxPerMessage: 100}}
+	}
+	at := base
+	commit(t, s, store.PageCommit{TenantID: "S", Detections: []store.Detection{det("s1", "S", at)}, Route: route, At: at})
+	var burst []store.Detection
+	for i := range 6 {
+		burst = append(burst, det(fmt.Sprintf("b%d", i), "B", at))
+	}
+	commit(t, s, store.PageCommit{TenantID: "B", Detections: burst, Route: route, At: at})
+	commit(t, s, store.PageCommit{TenantID: "C", Detections: []store.Detection{det("c1", "C", at)}, Route: route, At: at})
+	got := claim(t, s, "w1", at.Add(time.Second), time.Minute, 2)
+	var ids []string
+	for _, it := range got {
+		ids = append(ids, it.EventID)
+	}
+	if want := []string{"s1", "b0", "b1", "b2", "b3", "b4", "b5"}; !slices.Equal(ids, want) {
+		t.Errorf("claim with limit 2 took %v, want %v: the first row, then the whole of the second's group", ids, want)
+	}
+	if rest := claim(t, s, "w2", at.Add(time.Second), time.Minute, 10); len(rest) != 1 || rest[0].EventID != "c1" {
+		t.Errorf("second claim took %+v, want only c1", rest)
 	}
 }

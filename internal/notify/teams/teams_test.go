@@ -3,19 +3,16 @@ package teams
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/notify/hook/hooktest"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/store"
@@ -24,43 +21,18 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func view(m notify.Message) render.View {
-	return render.NewView(m, render.Options{Location: cet, CentralURL: central})
+	return render.NewView(m, render.Options{Location: hooktest.CET, CentralURL: hooktest.Central})
 }
 
 func TestGolden(t *testing.T) {
-	for name, m := range map[string]notify.Message{"detection": single(), "followup": followUp(), "digest": digest(3)} {
-		t.Run(name, func(t *testing.T) {
-			b, err := Render(view(m), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			decode(t, b)
-			var got bytes.Buffer
-			if err := json.Indent(&got, b, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			got.WriteByte('\n')
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("%s differs from the rendering (go test -update rewrites it)\ngot:\n%s", path, got.Bytes())
-			}
-		})
-	}
+	hooktest.Golden(t, "teams", *update, func(m notify.Message) ([]byte, error) { return Render(view(m), nil) },
+		func(t *testing.T, b []byte) { decode(t, b) })
 }
 
 var titles = []string{"Tenant", "Host", "User", "Threat", "Severity", "Type", "Path", "Clean-up", "When", "Event id"}
 
 func TestSingleDetectionShape(t *testing.T) {
-	v := view(single())
+	v := view(hooktest.Single("teams"))
 	b, err := Render(v, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -95,13 +67,13 @@ func TestSingleDetectionShape(t *testing.T) {
 		}
 	}
 	c := p.Attachments[0].Content
-	if c.Actions[0].URL != central || c.MSTeams.Width != "Full" {
+	if c.Actions[0].URL != hooktest.Central || c.MSTeams.Width != "Full" {
 		t.Errorf("action URL %q, width %q", c.Actions[0].URL, c.MSTeams.Width)
 	}
 }
 
 func TestWhenWithoutZoneIsUTCOnly(t *testing.T) {
-	b, err := Render(render.NewView(single(), render.Options{}), nil)
+	b, err := Render(render.NewView(hooktest.Single("teams"), render.Options{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +88,7 @@ func TestWhenWithoutZoneIsUTCOnly(t *testing.T) {
 
 func TestDigestCap(t *testing.T) {
 	for _, tt := range []struct{ n, shown int }{{3, 3}, {20, 20}, {21, 20}, {25, 20}, {300, 20}} {
-		b, err := Render(view(digest(tt.n)), nil)
+		b, err := Render(view(hooktest.Digest("teams", tt.n)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +119,7 @@ const hostile = "<script>alert(1)</script> <!channel> & *bold* _it_ ~s~ `code` [
 	"{{DATE(2020-01-01T00:00:00Z)}} {{{TIME(x)}}} # h > q - l + m | t \\ " + "\r\nX-Injected: 1\u2028ünïcødé 日本 🙂"
 
 func hostileDetection() store.Detection {
-	d := det(1)
+	d := hooktest.Det(1)
 	d.TenantName = "Tenant " + hostile
 	d.Location = "Host " + hostile
 	d.User = "User " + hostile
@@ -163,7 +135,7 @@ const escapedHostile = "\\<script\\>alert\\(1\\)\\</script\\> \\<\\!channel\\> &
 	"\\# h \\> q \\- l \\+ m \\| t \\\\   X\\-Injected: 1 ünïcødé 日本 🙂"
 
 func TestHostileValuesRenderInert(t *testing.T) {
-	m := notify.Message{Key: "k", TenantID: tenantID, TenantName: "Tenant " + hostile, Detections: []store.Detection{hostileDetection(), hostileDetection()}}
+	m := notify.Message{Key: "k", TenantID: hooktest.TenantID, TenantName: "Tenant " + hostile, Detections: []store.Detection{hostileDetection(), hostileDetection()}}
 	b, err := Render(view(m), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +180,7 @@ func TestHostileValuesRenderInert(t *testing.T) {
 }
 
 func TestHostileDigestStaysWithinBudget(t *testing.T) {
-	m := notify.Message{Key: "k", TenantID: tenantID}
+	m := notify.Message{Key: "k", TenantID: hooktest.TenantID}
 	for range 20 {
 		m.Detections = append(m.Detections, hostileDetection())
 	}
@@ -234,30 +206,21 @@ func TestHostileDigestStaysWithinBudget(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestTemplateReplacesFactSets(t *testing.T) {
-	path := writeFile(t, "teams.tmpl", `**{{teams .Title}}**{{range .Detections}}
+	path := hooktest.WriteFile(t, "teams.tmpl", `**{{teams .Title}}**{{range .Detections}}
 
 - {{teams .Host}} ran {{teams .Threat}} ([details](https://example.com/hosts)){{end}}`)
-	s := newServer(t, answer{status: 202})
-	n, err := New(Config{URL: secret.Secret(hookURL(s.Server)), Template: path, Location: cet}, nil)
+	s := hooktest.NewServer(t, hooktest.Answer{Status: 202})
+	n, err := New(Config{URL: secret.Secret(hookURL(s.Server)), Template: path, Location: hooktest.CET}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := single()
+	m := hooktest.Single("teams")
 	m.Detections[0].Location = "[WS](http://evil) {{DATE(x)}}"
 	if err := n.Notify(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	reqs := s.requests()
+	reqs := s.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests", len(reqs))
 	}
@@ -274,7 +237,7 @@ func TestTemplateReplacesFactSets(t *testing.T) {
 }
 
 func TestBrokenTemplateIsRejected(t *testing.T) {
-	s := newServer(t, answer{status: 202})
+	s := hooktest.NewServer(t, hooktest.Answer{Status: 202})
 	for name, content := range map[string]string{
 		"parse":   "{{range .Detections}}unclosed",
 		"field":   "{{.NoSuchField}}",
@@ -282,7 +245,7 @@ func TestBrokenTemplateIsRejected(t *testing.T) {
 		"empty":   "{{if .Digest}}only digests{{end}}",
 		"missing": "",
 	} {
-		path := writeFile(t, name+".tmpl", content)
+		path := hooktest.WriteFile(t, name+".tmpl", content)
 		if name == "missing" {
 			path = filepath.Join(t.TempDir(), "nope.tmpl")
 		}
@@ -297,200 +260,29 @@ func TestBrokenTemplateIsRejected(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	const host = "https://prod-12.westeurope.logic.azure.com:443"
-	for name, tt := range map[string]struct {
-		c    Config
-		want string // "" for valid
-	}{
-		"https":        {Config{URL: host + hookPath + hookQuery}, ""},
-		"loopback":     {Config{URL: "http://127.0.0.1:8080" + hookPath + hookQuery, Timeout: time.Second, CentralURL: central}, ""},
-		"ipv6":         {Config{URL: "http://[::1]:8080" + hookPath + hookQuery}, ""},
-		"empty":        {Config{}, "url: no webhook URL"},
-		"plain http":   {Config{URL: "http://prod-12.westeurope.logic.azure.com" + hookPath + hookQuery}, "url: http://prod-12.westeurope.logic.azure.com/… is plain http"},
-		"not a URL":    {Config{URL: "prod-12.westeurope.logic.azure.com" + hookPath + hookQuery}, "url: not a URL"},
-		"garbage":      {Config{URL: host + "/%zz" + hookQuery}, "url: not a URL"},
-		"central":      {Config{URL: host + hookPath + hookQuery, CentralURL: "central.sophos.com"}, "central_url"},
-		"timeout":      {Config{URL: host + hookPath + hookQuery, Timeout: -time.Second}, "timeout"},
-		"two problems": {Config{URL: "http://example.com" + hookPath + hookQuery, Timeout: -1}, "url"},
-	} {
-		err := tt.c.Validate()
-		if tt.want == "" {
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-			continue
-		}
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: Validate = %v, want %q", name, err, tt.want)
-			continue
-		}
-		checkRedacted(t, err)
-		if _, nerr := New(tt.c, nil); nerr == nil {
-			t.Errorf("%s: New accepted an invalid config", name)
-		}
-	}
-}
-
 func TestNotifyPosts(t *testing.T) {
-	s := newServer(t, answer{status: 202})
-	n, err := New(Config{URL: secret.Secret(hookURL(s.Server)), Location: cet, CentralURL: central}, s.Client())
+	s := hooktest.NewServer(t, hooktest.Answer{Status: 202})
+	n, err := New(Config{URL: secret.Secret(hookURL(s.Server)), Location: hooktest.CET, CentralURL: hooktest.Central}, s.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify(context.Background(), digest(3)); err != nil {
+	if err := n.Notify(context.Background(), hooktest.Digest("teams", 3)); err != nil {
 		t.Fatal(err)
 	}
-	reqs := s.requests()
+	reqs := s.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	r := reqs[0]
-	if r.Method != http.MethodPost || r.Path != hookPath || !strings.HasPrefix(r.ContentType, "application/json") || r.UserAgent != "puawatch" {
-		t.Errorf("request = %s %s %q %q", r.Method, r.Path, r.ContentType, r.UserAgent)
+	if r.Method != http.MethodPost || r.Path != hooktest.TeamsPath || "?"+r.RawQuery != hooktest.TeamsQuery || !strings.HasPrefix(r.ContentType, "application/json") || r.UserAgent != "puawatch" {
+		t.Errorf("request = %s %s?%s %q %q", r.Method, r.Path, r.RawQuery, r.ContentType, r.UserAgent)
 	}
-	want, _ := Render(view(digest(3)), nil)
+	want, _ := Render(view(hooktest.Digest("teams", 3)), nil)
 	if !bytes.Equal(r.Body, want) {
 		t.Errorf("posted body differs from Render:\n%s", r.Body)
 	}
-	if p := decode(t, r.Body); len(p.factSets()) != 3 || p.Attachments[0].Content.Actions[0].URL != central {
+	if p := decode(t, r.Body); len(p.factSets()) != 3 || p.Attachments[0].Content.Actions[0].URL != hooktest.Central {
 		t.Errorf("posted card: %s", r.Body)
-	}
-	for _, status := range []int{200, 204} {
-		s := newServer(t, answer{status: status})
-		n, _ := New(Config{URL: secret.Secret(hookURL(s.Server))}, nil)
-		if err := n.Notify(context.Background(), single()); err != nil {
-			t.Errorf("HTTP %d: %v", status, err)
-		}
-	}
-	if err := n.Notify(context.Background(), notify.Message{Key: "empty"}); !notify.IsPermanent(err) {
-		t.Errorf("empty message: %v, want a permanent error", err)
-	}
-}
-
-// checkRedacted fails when err shows more of the webhook URL than its
-// scheme and host.
-func checkRedacted(t *testing.T, err error) {
-	t.Helper()
-	for _, bad := range []string{"SECRET", "sig=", "0123456789abcdef", "/workflows", "triggers"} {
-		if strings.Contains(err.Error(), bad) {
-			t.Errorf("error shows the webhook URL (%s): %v", bad, err)
-		}
-	}
-}
-
-func TestFailures(t *testing.T) {
-	ctx := context.Background()
-	t.Run("500 then 202", func(t *testing.T) {
-		s := newServer(t, answer{status: 500, body: "internal error"}, answer{status: 202})
-		n, err := New(Config{URL: secret.Secret(hookURL(s.Server))}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = n.Notify(ctx, single())
-		if err == nil || notify.IsPermanent(err) {
-			t.Fatalf("first Notify = %v, want a retryable error", err)
-		}
-		var ra *notify.RetryAfterError
-		if errors.As(err, &ra) {
-			t.Errorf("500 without Retry-After gave %v", err)
-		}
-		checkRedacted(t, err)
-		if !strings.Contains(err.Error(), "HTTP 500") || !strings.Contains(err.Error(), "k-single") {
-			t.Errorf("error = %v", err)
-		}
-		if err := n.Notify(ctx, single()); err != nil {
-			t.Errorf("second Notify = %v", err)
-		}
-		if len(s.requests()) != 2 {
-			t.Errorf("%d requests", len(s.requests()))
-		}
-	})
-	t.Run("429 Retry-After", func(t *testing.T) {
-		s := newServer(t, answer{status: 429, retryAfter: "3", body: `{"error":{"code":"WorkflowTriggerIsThrottled"}}`})
-		n, _ := New(Config{URL: secret.Secret(hookURL(s.Server))}, nil)
-		err := n.Notify(ctx, single())
-		var ra *notify.RetryAfterError
-		if !errors.As(err, &ra) || ra.After != 3*time.Second || notify.IsPermanent(err) {
-			t.Fatalf("Notify = %v, want a RetryAfterError of 3s", err)
-		}
-		checkRedacted(t, err)
-	})
-	for _, tt := range []struct {
-		status int
-		body   string
-	}{{400, "InvalidRequestContent"}, {401, "DirectApiAuthorizationRequired"}, {403, "Forbidden"}, {404, "WorkflowNotFound"}} {
-		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			s := newServer(t, answer{status: tt.status, body: `{"error":{"code":"` + tt.body + `","message":"no flow at $PATH"}}`})
-			n, _ := New(Config{URL: secret.Secret(hookURL(s.Server))}, nil)
-			err := n.Notify(ctx, single())
-			if !notify.IsPermanent(err) {
-				t.Fatalf("Notify = %v, want permanent", err)
-			}
-			if !strings.Contains(err.Error(), tt.body) || !strings.Contains(err.Error(), "http://127.0.0.1") {
-				t.Errorf("error = %v, want the answer and the host", err)
-			}
-			checkRedacted(t, err)
-		})
-	}
-	t.Run("unreachable", func(t *testing.T) {
-		s := newServer(t, answer{status: 202})
-		url := hookURL(s.Server)
-		s.Close()
-		n, _ := New(Config{URL: secret.Secret(url)}, nil)
-		err := n.Notify(ctx, single())
-		if err == nil || notify.IsPermanent(err) {
-			t.Fatalf("Notify = %v, want a retryable error", err)
-		}
-		checkRedacted(t, err)
-	})
-	t.Run("timeout", func(t *testing.T) {
-		block := make(chan struct{})
-		s := newServer(t, answer{status: 202})
-		s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case <-r.Context().Done():
-			case <-block:
-			}
-		})
-		defer close(block)
-		n, _ := New(Config{URL: secret.Secret(hookURL(s.Server)), Timeout: 50 * time.Millisecond}, nil)
-		start := time.Now()
-		err := n.Notify(ctx, single())
-		if err == nil || notify.IsPermanent(err) || time.Since(start) > 5*time.Second {
-			t.Fatalf("Notify = %v after %s, want a retryable timeout", err, time.Since(start))
-		}
-		checkRedacted(t, err)
-	})
-	t.Run("redirect", func(t *testing.T) {
-		target := newServer(t, answer{status: 202})
-		s := newServer(t, answer{status: 202})
-		s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, target.URL+"/elsewhere", http.StatusTemporaryRedirect)
-		})
-		n, _ := New(Config{URL: secret.Secret(hookURL(s.Server))}, nil)
-		err := n.Notify(ctx, single())
-		if !notify.IsPermanent(err) || len(target.requests()) != 0 {
-			t.Fatalf("Notify = %v, %d requests to the redirect target; want permanent and none", err, len(target.requests()))
-		}
-		checkRedacted(t, err)
-	})
-}
-
-func TestDefaultClientVerifiesCertificates(t *testing.T) {
-	tlsSrv := newTLSServer(t)
-	n, err := New(Config{URL: secret.Secret(hookURL(tlsSrv))}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Notify(context.Background(), single())
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("Notify to a self-signed server = %v, want a certificate error", err)
-	}
-	checkRedacted(t, err)
-	n, _ = New(Config{URL: secret.Secret(hookURL(tlsSrv))}, tlsSrv.Client())
-	if err := n.Notify(context.Background(), single()); err != nil {
-		t.Fatal(err)
 	}
 }
 

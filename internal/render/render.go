@@ -53,6 +53,7 @@ type Detection struct {
 	N            int // 1-based position in the message
 	EventID      string
 	Kind         string // detection or followup
+	Title        string // one line: "PUA PsExec on WS-1 (Contoso)", or "CorePuaCleanFailed: PsExec on WS-1 (Contoso)"
 	Type         string
 	TypeShort    string // the type without "Event::Endpoint::"
 	TenantID     string
@@ -91,6 +92,11 @@ func NewView(m notify.Message, o Options) View {
 			Severity: Clean(orElse(strings.ToLower(d.Severity), "unknown")), Cleanup: cleanupState(d),
 			WhenUTC: utc(d.When), CreatedUTC: utc(d.CreatedAt), When: d.When, CreatedAt: d.CreatedAt,
 		}
+		if dv.Kind == store.KindFollowUp {
+			dv.Title = fmt.Sprintf("%s: %s on %s (%s)", dv.TypeShort, dv.Threat, dv.Host, dv.TenantName)
+		} else {
+			dv.Title = fmt.Sprintf("PUA %s on %s (%s)", dv.Threat, dv.Host, dv.TenantName)
+		}
 		if o.Location != nil && o.Location != time.UTC {
 			dv.WhenLocal, dv.CreatedLocal = local(d.When, o.Location), local(d.CreatedAt, o.Location)
 		}
@@ -104,11 +110,11 @@ func NewView(m notify.Message, o Options) View {
 		v.Intro = fmt.Sprintf("Sophos Central reported %d PUA detections in tenant %s.", v.Count, v.TenantName)
 	case v.Detections[0].Kind == store.KindFollowUp:
 		d := v.Detections[0]
-		v.Title = fmt.Sprintf("%s: %s on %s (%s)", d.TypeShort, d.Threat, d.Host, d.TenantName)
+		v.Title = d.Title
 		v.Intro = fmt.Sprintf("Sophos Central reported a follow-up (%s) to a PUA detection in tenant %s.", d.TypeShort, d.TenantName)
 	default:
 		d := v.Detections[0]
-		v.Title = fmt.Sprintf("PUA %s on %s (%s)", d.Threat, d.Host, d.TenantName)
+		v.Title = d.Title
 		v.Intro = fmt.Sprintf("Sophos Central reported a PUA detection in tenant %s.", d.TenantName)
 	}
 	return v

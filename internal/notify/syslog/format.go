@@ -175,7 +175,7 @@ func escapeParam(s string) string {
 func cef(d render.Detection, v render.View) string {
 	var b strings.Builder
 	b.WriteString("CEF:0")
-	for _, f := range []string{cefVendor, cefProduct, cefVersion, orUnknown(d.Type), title(d), strconv.Itoa(CEFSeverity(d.Severity))} {
+	for _, f := range []string{cefVendor, cefProduct, cefVersion, d.Type, d.Title, strconv.Itoa(CEFSeverity(d.Severity))} {
 		b.WriteByte('|')
 		b.WriteString(escapeCEFHeader(f))
 	}
@@ -213,21 +213,6 @@ func cef(d render.Detection, v render.View) string {
 	}
 	b.WriteString(strings.Join(ext, " "))
 	return b.String()
-}
-
-// title names one detection as render does for a message of one.
-func title(d render.Detection) string {
-	if d.Kind == store.KindFollowUp {
-		return fmt.Sprintf("%s: %s on %s (%s)", d.TypeShort, d.Threat, d.Host, d.TenantName)
-	}
-	return fmt.Sprintf("PUA %s on %s (%s)", d.Threat, d.Host, d.TenantName)
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // escapeCEFHeader escapes a CEF header field: '\' and '|' get a

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -137,42 +136,7 @@ func TestTwoHandles(t *testing.T) {
 			if _, err := s1.CommitPage(t.Context(), p); err != nil {
 				t.Fatal(err)
 			}
-			var (
-				mu   sync.Mutex
-				got  = map[int64]string{}
-				wg   sync.WaitGroup
-				errs []string
-			)
-			for w, s := range []*sqlstore.Store{s1, s2, s1, s2, s1, s2} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					owner := fmt.Sprintf("instance-%d", w)
-					for range 300 { // bounded: a double claim must fail, not loop
-						items, err := s.ClaimOutbox(t.Context(), store.Claim{Owner: owner, Now: at, Lease: time.Hour, Limit: 5})
-						mu.Lock()
-						if err != nil {
-							errs = append(errs, err.Error())
-						}
-						dup := false
-						for _, it := range items {
-							if prev, ok := got[it.ID]; ok {
-								errs = append(errs, fmt.Sprintf("row %d claimed by %s and %s", it.ID, prev, owner))
-								dup = true
-							}
-							got[it.ID] = owner
-						}
-						mu.Unlock()
-						if err != nil || dup || len(items) == 0 {
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			for _, e := range errs {
-				t.Error(e)
-			}
+			got := storetest.ClaimConcurrently(t, []store.Store{s1, s2, s1, s2, s1, s2}, at, 5, 300)
 			if len(got) != 300 {
 				t.Errorf("%d rows claimed, want 300", len(got))
 			}

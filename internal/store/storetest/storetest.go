@@ -660,24 +660,42 @@ func testMarkRetry(t *testing.T, s store.Store) {
 }
 
 func testClaimConcurrent(t *testing.T, s store.Store) {
-	at := base
-	all := page(t, s, "t1", "e", 250, channels, at)
-	const workers = 8
+	all := page(t, s, "t1", "e", 250, channels, base)
+	claimers := make([]store.Store, 8)
+	for i := range claimers {
+		claimers[i] = s
+	}
+	got := ClaimConcurrently(t, claimers, base, 7, len(all))
+	if len(got) != len(all) {
+		t.Fatalf("%d rows claimed, want %d", len(got), len(all))
+	}
+	for _, id := range all {
+		if _, ok := got[id]; !ok {
+			t.Fatalf("row %d never claimed", id)
+		}
+	}
+}
+
+// ClaimConcurrently has every claimer (one goroutine each) claim due
+// rows at now, limit at a time, until none are left, and fails t when a
+// row is handed out twice or a claim errs. Each claimer makes at most
+// rounds claims, so a store handing out rows twice fails instead of
+// looping. It returns who claimed each row.
+func ClaimConcurrently(t *testing.T, claimers []store.Store, now time.Time, limit, rounds int) map[int64]string {
+	t.Helper()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		got  = map[int64]string{}
 		errs []error
 	)
-	for w := range workers {
+	for w, s := range claimers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			owner := fmt.Sprintf("worker-%d", w)
-			// Bounded, so that a store handing out rows twice fails
-			// instead of looping forever.
-			for range len(all) {
-				items, err := s.ClaimOutbox(t.Context(), store.Claim{Owner: owner, Now: at, Lease: time.Hour, Limit: 7})
+			owner := fmt.Sprintf("claimer-%d", w)
+			for range rounds {
+				items, err := s.ClaimOutbox(t.Context(), store.Claim{Owner: owner, Now: now, Lease: time.Hour, Limit: limit})
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -701,14 +719,7 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 	for _, err := range errs {
 		t.Error(err)
 	}
-	if len(got) != len(all) {
-		t.Fatalf("%d rows claimed, want %d", len(got), len(all))
-	}
-	for _, id := range all {
-		if _, ok := got[id]; !ok {
-			t.Fatalf("row %d never claimed", id)
-		}
-	}
+	return got
 }
 
 func testSentDeadRequeueBatch(t *testing.T, s store.Store) {

@@ -107,12 +107,13 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	a.store = st
 	a.closers = append(a.closers, st.Close)
 
-	channels, closers, mailer, err := BuildReceivers(cfg, d.Stdout)
-	a.closers = append(a.closers, closers...)
+	recv, err := BuildReceivers(cfg, d.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	a.mailer = mailer
+	a.closers = append(a.closers, recv.Close)
+	a.mailer = recv.Mailer
+	channels := recv.Notifiers
 	if len(channels) == 0 {
 		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL, or receivers)")
 	}

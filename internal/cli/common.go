@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -34,6 +35,9 @@ func (f *configFlags) load(e *env) (config.Config, error) {
 		creds, _ = config.CredentialsPath()
 	}
 	cfg, err := config.Load(config.LoadOptions{Path: p, Env: e.getenv, CredentialsPath: creds})
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(e.stderr, "puawatch: warning: %s\n", w)
+	}
 	if err != nil {
 		return cfg, usageError{err}
 	}

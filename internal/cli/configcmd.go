@@ -25,6 +25,13 @@ proves the credentials. Exit status 2 when the configuration is not usable.`,
 			if err != nil {
 				return err
 			}
+			// The receivers are built as run builds them (and closed
+			// again), so that what run would refuse is refused here.
+			recv, err := app.BuildReceivers(cfg, e.stdout)
+			if err != nil {
+				return usageError{err}
+			}
+			_ = recv.Close()
 			fmt.Fprint(e.stdout, cfg.Redacted())
 			fmt.Fprintln(e.stdout, "# configuration OK")
 			if !connect {

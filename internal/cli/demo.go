@@ -16,6 +16,7 @@ import (
 	"github.com/puawatch/puawatch/internal/central"
 	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/spf13/cobra"
@@ -142,7 +143,10 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 	cfg.Poll.Interval = config.Duration(f.interval)
 	cfg.Poll.OverlapEvery = config.Duration(time.Minute)
-	cfg.Email.Digest = f.digest
+	if f.digest {
+		zero := 0
+		cfg.Route = &route.Spec{DigestAbove: &zero}
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -33,21 +33,17 @@ func newNotifyCmd(e *env) *cobra.Command {
 			if !slices.Contains(cfg.ReceiverNames(), name) {
 				return usagef("no receiver named %q (known: %v)", name, cfg.ReceiverNames())
 			}
-			channels, closers, _, err := app.BuildReceivers(cfg, e.stdout)
-			defer func() {
-				for _, c := range closers {
-					_ = c()
-				}
-			}()
+			recv, err := app.BuildReceivers(cfg, e.stdout)
 			if err != nil {
 				return usageError{err}
 			}
+			defer recv.Close()
 			m := render.SampleMessage()
 			m.Channel = name
 			m.Key = fmt.Sprintf("puawatch-test.%s.%d", name, time.Now().UnixNano())
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
-			if err := channels[name].Notifier.Notify(ctx, m); err != nil {
+			if err := recv.Notifiers[name].Notify(ctx, m); err != nil {
 				kind := "temporary: puawatch would retry"
 				if notify.IsPermanent(err) {
 					kind = "permanent: puawatch would not retry"

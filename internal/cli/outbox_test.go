@@ -13,6 +13,7 @@ import (
 
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/puawatch/puawatch/internal/store/storetest"
 )
 
 // hostileLastError is a dead row's reason as an SMTP server or webhook
@@ -69,7 +70,7 @@ func newOutboxFixture(t *testing.T) *outboxFixture {
 	}
 	for _, p := range plan {
 		if _, err := st.CommitPage(ctx, store.PageCommit{TenantID: "tenant-ob-1", Detections: []store.Detection{det(p.eventID)},
-			Channels: []string{p.receiver}, At: at}); err != nil {
+			Route: storetest.ToChannels([]string{p.receiver}), At: at}); err != nil {
 			t.Fatalf("CommitPage %s: %v", p.name, err)
 		}
 	}

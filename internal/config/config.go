@@ -1,11 +1,12 @@
 package config
 
 import (
-	"github.com/puawatch/puawatch/internal/match"
-	"github.com/puawatch/puawatch/internal/route"
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/match"
+	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/secret"
 )
 
@@ -39,6 +40,7 @@ type Config struct {
 	Store   Store   `yaml:"store"`
 	Email   Email   `yaml:"email"`
 	JSONL   JSONL   `yaml:"jsonl"`
+	Message Message `yaml:"message"`
 	Notify  Notify  `yaml:"notify"`
 	Log     Log     `yaml:"log"`
 	// Receivers are named notification targets beside the email and jsonl
@@ -47,6 +49,9 @@ type Config struct {
 	// Route says which receivers get which detections, grouped how; nil
 	// sends everything to every receiver.
 	Route *route.Spec `yaml:"route,omitempty"`
+	// Warnings are what Load found deprecated (a key that moved), each
+	// naming the key to write instead. Not configuration.
+	Warnings []string `yaml:"-"`
 	// Listen is the address of the metrics and health HTTP server
 	// (host:port, e.g. "127.0.0.1:9090" or ":9090"); "" turns it off.
 	Listen string `yaml:"listen"`
@@ -171,44 +176,43 @@ func isPostgresURL(s string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
-// Email is the e-mail channel; it is on when SMTPURL is set.
+// Email is the e-mail section: the receiver "email" when SMTPURL is set,
+// and the SMTP server and sender that the e-mail receivers of the
+// receivers section fall back on. Its keys are email.Config's (smtp_url,
+// from, to, ca_file, template), plus three deprecated ones that now live
+// elsewhere.
 type Email struct {
-	// SMTPURL is smtp://[user:pass@]host:port or smtps://[user:pass@]host:port,
-	// with ?starttls=required (the default for smtp) or ?starttls=none.
-	// It is a Secret because it may carry the password.
-	SMTPURL secret.Secret `yaml:"smtp_url"`
-	// From is the sender address.
-	From string `yaml:"from"`
-	// To are the recipient addresses.
-	To []string `yaml:"to"`
-	// Digest sends one message per tenant and poll whatever its size,
-	// instead of a message per detection and a digest only for bursts
-	// (more than 3 of a tenant due at once). It applies when there is no
-	// route section.
-	Digest bool `yaml:"digest"`
-	// Template is a Go text/template file for the text part (over the
-	// message view); "" is the default layout.
-	Template string `yaml:"template"`
-	// CentralURL is the Sophos Central address every channel's messages
-	// link to ("": https://central.sophos.com).
-	CentralURL string `yaml:"central_url"`
-	// TimeZone is the IANA time zone times are shown in ("UTC",
-	// "Europe/Berlin", "Local").
-	TimeZone string `yaml:"time_zone"`
-	// CAFile is a PEM bundle trusted in addition to the system roots for the
-	// SMTP server; "" = none.
-	CAFile string `yaml:"ca_file"`
+	email.Config `yaml:",inline"`
+	// Digest is deprecated: write route.digest_above: 0. It sends one
+	// message per tenant and poll whatever its size, instead of a message
+	// per detection and a digest only for bursts (more than 3 of a tenant
+	// due at once). It applies when there is no route section.
+	Digest bool `yaml:"digest,omitempty"`
+	// CentralURL is deprecated: write message.central_url.
+	CentralURL string `yaml:"central_url,omitempty"`
+	// TimeZone is deprecated: write message.time_zone.
+	TimeZone string `yaml:"time_zone,omitempty"`
 }
 
-// Enabled reports whether the e-mail channel is configured.
+// Enabled reports whether the e-mail section is a receiver.
 func (e Email) Enabled() bool { return !e.SMTPURL.Empty() }
 
+// Message holds what every channel's messages share.
+type Message struct {
+	// TimeZone is the IANA time zone times are shown in besides UTC
+	// ("UTC", "Europe/Berlin", "Local").
+	TimeZone string `yaml:"time_zone"`
+	// CentralURL is the Sophos Central address messages link to ("":
+	// render.DefaultCentralURL).
+	CentralURL string `yaml:"central_url"`
+}
+
 // Location loads TimeZone ("" is UTC).
-func (e Email) Location() (*time.Location, error) {
-	if e.TimeZone == "" {
+func (m Message) Location() (*time.Location, error) {
+	if m.TimeZone == "" {
 		return time.UTC, nil
 	}
-	return time.LoadLocation(e.TimeZone)
+	return time.LoadLocation(m.TimeZone)
 }
 
 // JSONL is the JSON-lines channel: one detection per line.
@@ -268,10 +272,10 @@ func Default() Config {
 			Types:         match.DefaultTypes(),
 			FollowUpTypes: match.DefaultFollowUpTypes(),
 		},
-		Store:  Store{DB: DefaultDB},
-		Email:  Email{TimeZone: "UTC"},
-		Notify: Notify{Lease: Duration(2 * time.Minute), BackoffBase: Duration(30 * time.Second), BackoffMax: Duration(time.Hour)},
-		Log:    Log{Level: "info", Format: "text"},
+		Store:   Store{DB: DefaultDB},
+		Message: Message{TimeZone: "UTC"},
+		Notify:  Notify{Lease: Duration(2 * time.Minute), BackoffBase: Duration(30 * time.Second), BackoffMax: Duration(time.Hour)},
+		Log:     Log{Level: "info", Format: "text"},
 	}
 }
 

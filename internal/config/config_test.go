@@ -1,6 +1,10 @@
 package config
 
 import (
+	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/notify/syslog"
+	"github.com/puawatch/puawatch/internal/notify/webhook"
+	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/store"
 	"os"
 	"reflect"
@@ -42,7 +46,7 @@ func TestDefault(t *testing.T) {
 			"Event::Endpoint::CorePuaRestoreFailed", "Event::Endpoint::CorePuaReboot"}},
 		{"store.db", c.Store.DB, "./puawatch.db"},
 		{"email.smtp_url", c.Email.SMTPURL, secret.Secret("")},
-		{"email.time_zone", c.Email.TimeZone, "UTC"},
+		{"message.time_zone", c.Message.TimeZone, "UTC"},
 		{"jsonl.path", c.JSONL.Path, ""},
 		{"notify.lease", c.Notify.Lease.Std(), 2 * time.Minute},
 		{"notify.backoff_base", c.Notify.BackoffBase.Std(), 30 * time.Second},
@@ -120,7 +124,8 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example.yaml: %v", err)
 	}
-	if len(c.Receivers) != 5 || c.Receivers[3].Syslog == nil || c.Receivers[4].Webhook.Headers["X-Team"] != "soc" {
+	if len(c.Receivers) != 6 || c.Receivers[3].Kind != "syslog" || c.Receivers[3].Config.(*syslog.Config).Facility != 4 ||
+		c.Receivers[5].Config.(*webhook.Config).Headers["X-Team"] != "soc" {
 		t.Errorf("receivers not loaded: %+v", c.Receivers)
 	}
 	tree, err := c.RouteTree()
@@ -141,12 +146,15 @@ func TestExample(t *testing.T) {
 	if c.Sophos.ClientID != "5e1a7c3b-8f0d-4b6e-9a2c-1d3f5b7e9a0c" || c.Sophos.ClientSecret.Reveal() != "example-secret" {
 		t.Errorf("credentials: %q %q", c.Sophos.ClientID, c.Sophos.ClientSecret.Reveal())
 	}
-	if !reflect.DeepEqual(c.Tenants.Exclude, []string{"Test *", "*-lab"}) || !c.Match.FollowUps || c.Email.TimeZone != "Europe/Berlin" ||
+	if !reflect.DeepEqual(c.Tenants.Exclude, []string{"Test *", "*-lab"}) || !c.Match.FollowUps || c.Message.TimeZone != "Europe/Berlin" ||
 		c.JSONL.Path != "/var/lib/puawatch/detections.jsonl" || c.Listen != "127.0.0.1:9090" || len(c.Email.To) != 2 {
 		t.Errorf("example values not loaded: %s", c.Redacted())
 	}
 	// The example shows every key: compare with the schema.
 	for _, p := range allPaths(reflect.TypeFor[Config](), "") {
+		if _, old := deprecatedKeys()[p]; old {
+			continue
+		}
 		last := p[strings.LastIndex(p, ".")+1:]
 		if !strings.Contains(string(data), last+":") {
 			t.Errorf("example.yaml does not show %s", p)
@@ -195,9 +203,12 @@ email:
   smtp_url: smtp://relay.example.com:25?starttls=required
   from: pw@example.com
   to: [a@example.com, b@example.com]
-  digest: true
-  time_zone: America/New_York
   ca_file: %[1]s
+message:
+  time_zone: America/New_York
+  central_url: https://central.example.com
+route:
+  digest_above: 0
 jsonl:
   path: "-"
 notify:
@@ -212,6 +223,7 @@ listen: ":9090"
 `
 
 func fullConfig(ca string) Config {
+	zero := 0
 	return Config{
 		Sophos: Sophos{ClientID: "my-client", ClientSecret: "csecret", AuthURL: "http://127.0.0.1:8080/token", APIURL: "http://localhost:8080",
 			CAFile: ca, Timeout: Duration(45 * time.Second), TenantName: "Acme"},
@@ -222,12 +234,14 @@ func fullConfig(ca string) Config {
 		Match: Match{Types: []string{"*Pua*Detect*"}, Groups: []string{"PUA"}, Severities: []string{"high", "critical"}, FollowUps: true,
 			FollowUpTypes: []string{"Event::Endpoint::CorePuaCleanFailed"}},
 		Store: Store{DB: "/var/lib/puawatch/pw.db"},
-		Email: Email{SMTPURL: "smtp://relay.example.com:25?starttls=required", From: "pw@example.com", To: []string{"a@example.com", "b@example.com"},
-			Digest: true, TimeZone: "America/New_York", CAFile: ca},
-		JSONL:  JSONL{Path: "-"},
-		Notify: Notify{Lease: Duration(5 * time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(2 * time.Hour), MaxAttempts: 7},
-		Log:    Log{Level: "debug", Format: "json"},
-		Listen: ":9090",
+		Email: Email{Config: email.Config{SMTPURL: "smtp://relay.example.com:25?starttls=required", From: "pw@example.com",
+			To: []string{"a@example.com", "b@example.com"}, CAFile: ca}},
+		Message: Message{TimeZone: "America/New_York", CentralURL: "https://central.example.com"},
+		Route:   &route.Spec{DigestAbove: &zero},
+		JSONL:   JSONL{Path: "-"},
+		Notify:  Notify{Lease: Duration(5 * time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(2 * time.Hour), MaxAttempts: 7},
+		Log:     Log{Level: "debug", Format: "json"},
+		Listen:  ":9090",
 	}
 }
 
@@ -235,7 +249,7 @@ func fullConfig(ca string) Config {
 // built in code, so a field the decoder cannot fill is caught.
 func TestLoadEveryKey(t *testing.T) {
 	dir := t.TempDir()
-	ca := writeFile(t, dir, "ca.pem", "not checked\n", 0o644)
+	ca := writeCA(t, dir)
 	p := writeFile(t, dir, "config.yaml", strings.ReplaceAll(fullYAML, "%[1]s", ca), 0o644)
 	got, err := Load(LoadOptions{Path: p, Env: env("PUAWATCH_CLIENT_SECRET", "csecret")})
 	if err != nil {
@@ -255,12 +269,12 @@ func TestStoreDialect(t *testing.T) {
 	}
 }
 
-func TestEmailLocation(t *testing.T) {
-	loc, err := Email{}.Location()
+func TestMessageLocation(t *testing.T) {
+	loc, err := Message{}.Location()
 	if err != nil || loc != time.UTC {
 		t.Errorf("empty time zone: %v %v", loc, err)
 	}
-	loc, err = Email{TimeZone: "Europe/Berlin"}.Location()
+	loc, err = Message{TimeZone: "Europe/Berlin"}.Location()
 	if err != nil || loc.String() != "Europe/Berlin" {
 		t.Errorf("Europe/Berlin: %v %v", loc, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/puawatch/puawatch/internal/notify/kinds"
 )
 
 // The file is parsed with goccy/go-yaml's parser and decoded here, walking
@@ -51,7 +53,10 @@ type decoder struct {
 	root    reflect.Type // for suggesting keys that belong elsewhere
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var (
+	durationType = reflect.TypeFor[Duration]()
+	receiverType = reflect.TypeFor[Receiver]()
+)
 
 // decodeYAML decodes data, the content of file, into dst, a pointer to a
 // struct already holding the defaults. Keys absent from the file or set to
@@ -239,6 +244,8 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(text)); err != nil {
 			d.errorf(n, "%s: %v", p, err)
 		}
+	case t == receiverType:
+		d.decodeReceiver(n, v.Addr().Interface().(*Receiver), p)
 	case t.Kind() == reflect.Struct:
 		d.decodeStruct(n, v, p)
 	case t.Kind() == reflect.Pointer:
@@ -393,19 +400,77 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, p string) {
 			continue
 		}
 		seen[key] = true
-		d.decodeValue(mv.Value, v.Field(idx), joinPath(p, key))
+		d.decodeValue(mv.Value, v.FieldByIndex(idx), joinPath(p, key))
 	}
 }
 
-// yamlFields maps the yaml names of t's fields to their indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	m := map[string]int{}
+// decodeReceiver decodes a receiver: its name and one key naming its
+// kind, whose section decodes into the kind's configuration type.
+func (d *decoder) decodeReceiver(n ast.Node, r *Receiver, p string) {
+	entries, ok := mappingEntries(n)
+	if !ok {
+		d.errorf(n, "%s: expected a mapping (name: and one of %s), got %s", p, strings.Join(kinds.Names(), ", "), kindOf(n))
+		return
+	}
+	for _, mv := range entries {
+		keyNode := d.resolve(mv.Key)
+		key, ok := scalarText(keyNode)
+		if !ok {
+			d.errorf(mv, "%s: a key must be a plain name, got %s", joinPath(p, "?"), kindOf(keyNode))
+			continue
+		}
+		if key == "name" {
+			d.decodeValue(mv.Value, reflect.ValueOf(&r.Name).Elem(), joinPath(p, key))
+			continue
+		}
+		k, ok := kinds.Lookup(key)
+		if !ok {
+			names := append([]string{"name"}, kinds.Names()...)
+			msg := fmt.Sprintf("unknown key %q in %s", key, p)
+			if s := closest(key, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else {
+				msg += " (known keys: " + strings.Join(names, ", ") + ")"
+			}
+			d.errs = append(d.errs, &lineError{file: d.file, line: nodeLine(mv.Key), msg: msg})
+			continue
+		}
+		if r.Kind != "" {
+			d.errorf(mv.Key, "%s: sets both %s and %s: a receiver is of one kind; declare another receiver for the other", p, r.Kind, key)
+			continue
+		}
+		rc := k.New()
+		d.decodeValue(mv.Value, reflect.ValueOf(rc).Elem(), joinPath(p, key))
+		r.Kind, r.Config = key, rc
+	}
+}
+
+// yamlFields maps the yaml names of t's fields to their index paths; the
+// fields of an embedded struct tagged `yaml:",inline"` are t's own.
+func yamlFields(t reflect.Type) map[string][]int {
+	m := map[string][]int{}
 	for i := range t.NumField() {
-		if name := yamlName(t.Field(i)); name != "" {
-			m[name] = i
+		f := t.Field(i)
+		if inline(f) {
+			for name, idx := range yamlFields(f.Type) {
+				if _, shadowed := m[name]; !shadowed {
+					m[name] = append([]int{i}, idx...)
+				}
+			}
+			continue
+		}
+		if name := yamlName(f); name != "" {
+			m[name] = []int{i}
 		}
 	}
 	return m
+}
+
+// inline reports whether f is an embedded struct whose keys are its
+// parent's (`yaml:",inline"`).
+func inline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return f.Anonymous && f.Type.Kind() == reflect.Struct && opts == "inline"
 }
 
 func yamlName(f reflect.StructField) string {
@@ -458,15 +523,32 @@ func allPaths(t reflect.Type, parent string) []string {
 	if t == nil || t.Kind() != reflect.Struct || t == durationType {
 		return nil
 	}
+	if t == receiverType {
+		out = append(out, joinPath(parent, "name"))
+		for _, k := range kinds.All() {
+			p := joinPath(parent, k.Name)
+			out = append(out, p)
+			out = append(out, allPaths(reflect.TypeOf(k.New()).Elem(), p)...)
+		}
+		return out
+	}
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if inline(f) {
+			out = append(out, allPaths(f.Type, parent)...)
+			continue
+		}
 		name := yamlName(f)
 		if name == "" {
 			continue
 		}
 		p := joinPath(parent, name)
 		out = append(out, p)
-		out = append(out, allPaths(f.Type, p)...)
+		ft := f.Type
+		if ft.Kind() == reflect.Slice && ft.Elem() == receiverType {
+			ft = receiverType // the receivers list: each kind's keys
+		}
+		out = append(out, allPaths(ft, p)...)
 	}
 	return out
 }

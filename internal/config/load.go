@@ -178,6 +178,9 @@ func Load(o LoadOptions) (Config, error) {
 		}
 	}
 
+	if err := cfg.moveDeprecated(set); err != nil {
+		return cfg, err
+	}
 	cfg.normalize()
 	return cfg, cfg.Validate()
 }
@@ -219,9 +222,7 @@ func loadFile(path string, cfg *Config) (map[string]bool, error) {
 		held = append(held, "the password in store.db")
 		moves = append(moves, "the database URL to PUAWATCH_DB")
 	}
-	for i, r := range cfg.Receivers {
-		held = append(held, r.secrets(i)...)
-	}
+	held = append(held, cfg.receiverSecrets()...)
 	if len(held) > 0 && len(moves) == 0 {
 		moves = append(moves, "the secrets out of the file")
 	}
@@ -295,6 +296,39 @@ func shellQuote(path string) string {
 		return path
 	}
 	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// deprecatedKeys maps the keys that moved to what to write instead.
+func deprecatedKeys() map[string]string {
+	return map[string]string{
+		"email.time_zone":   "message.time_zone",
+		"email.central_url": "message.central_url",
+		"email.digest":      "route.digest_above: 0",
+	}
+}
+
+// moveDeprecated carries the keys that moved to their new homes, with a
+// warning each naming the key to write instead.
+func (c *Config) moveDeprecated(set map[string]bool) error {
+	var errs []error
+	move := func(old, new string, from, to *string) {
+		if !set[old] {
+			return
+		}
+		if set[new] && *from != *to {
+			errs = append(errs, fmt.Errorf("%s and %s are both set, to different values: %s is deprecated, keep only %s", old, new, old, new))
+			return
+		}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated: write %s instead", old, new))
+		*to = *from
+	}
+	move("email.time_zone", deprecatedKeys()["email.time_zone"], &c.Email.TimeZone, &c.Message.TimeZone)
+	move("email.central_url", deprecatedKeys()["email.central_url"], &c.Email.CentralURL, &c.Message.CentralURL)
+	c.Email.TimeZone, c.Email.CentralURL = "", ""
+	if set["email.digest"] {
+		c.Warnings = append(c.Warnings, "email.digest is deprecated: write "+deprecatedKeys()["email.digest"]+" instead (a route section naming no receivers sends to all of them)")
+	}
+	return errors.Join(errs...)
 }
 
 // normalize lowercases the keywords that are case-insensitive.

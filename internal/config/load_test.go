@@ -17,7 +17,7 @@ func TestEnvOverrides(t *testing.T) {
 	dir := t.TempDir()
 	fileSecret := writeFile(t, dir, "file-secret", "from-file\n", 0o600)
 	envSecret := writeFile(t, dir, "env-secret", "from-env-file\n", 0o600)
-	ca := writeFile(t, dir, "ca.pem", "x", 0o644)
+	ca := writeCA(t, dir)
 	cfgFile := writeFile(t, dir, "config.yaml", fmt.Sprintf(`
 sophos:
   client_id: file-id
@@ -143,7 +143,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"camel case", "sophos:\n  clientId: x\n", []string{`config.yaml:2: unknown key "clientId" in sophos (did you mean "client_id"?)`}},
 		{"dashes", "poll:\n  lag-alarm: 1h\n", []string{`unknown key "lag-alarm" in poll (did you mean "lag_alarm"?)`}},
 		{"key in the wrong section", "interval: 5m\n", []string{`config.yaml:1: unknown key "interval" (did you mean "poll.interval"?)`}},
-		{"ambiguous section", "ca_file: x\n", []string{`unknown key "ca_file" (did you mean "sophos.ca_file" or "email.ca_file"?)`}},
+		{"ambiguous section", "ca_file: x\n", []string{`unknown key "ca_file" (did you mean "sophos.ca_file" or "email.ca_file" or "receivers.email.ca_file" or "receivers.syslog.ca_file"?)`}},
 		{"nothing close", "log:\n  colour: red\n", []string{`config.yaml:2: unknown key "colour" in log (known keys: format, level)`}},
 		{"deep", "poll:\n  limits:\n    per_hour: 1\n", []string{`config.yaml:3: unknown key "per_hour" in poll.limits`}},
 		{"every one reported", "pol: 1\nemail:\n  too: [x]\n", []string{`:1: unknown key "pol"`, `:3: unknown key "too" in email (did you mean "to"?)`}},

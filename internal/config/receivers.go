@@ -2,127 +2,151 @@ package config
 
 import (
 	"fmt"
-	"net"
+
+	"github.com/goccy/go-yaml"
+	"reflect"
 	"strings"
 
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/notify/jsonl"
+	"github.com/puawatch/puawatch/internal/notify/kinds"
 	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/secret"
 )
 
-// Receiver is a named notification target of exactly one kind. Routes
-// (the route section) name receivers.
+// Receiver is a named notification target of exactly one kind. In YAML it
+// is the name and one key naming its kind, whose section decodes into the
+// kind's own configuration type (package kinds lists them):
+//
+//   - name: soc-slack
+//     slack: {url: https://hooks.slack.com/services/...}
 type Receiver struct {
-	Name    string           `yaml:"name"`
-	Email   *EmailReceiver   `yaml:"email"`
-	Slack   *HookReceiver    `yaml:"slack"`
-	Teams   *HookReceiver    `yaml:"teams"`
-	Webhook *WebhookReceiver `yaml:"webhook"`
-	Syslog  *SyslogReceiver  `yaml:"syslog"`
-	JSONL   *JSONL           `yaml:"jsonl"`
+	Name string
+	// Kind is the kind's key (email, slack, ...); "" when none was set.
+	Kind string
+	// Config is the kind's section; nil when none was set.
+	Config notify.ReceiverConfig
 }
 
-// EmailReceiver is an e-mail receiver: the SMTP server and the people.
-type EmailReceiver struct {
-	SMTPURL secret.Secret `yaml:"smtp_url"` // as email.smtp_url; "" uses email.smtp_url
-	From    string        `yaml:"from"`     // "" uses email.from
-	To      []string      `yaml:"to"`
-	CAFile  string        `yaml:"ca_file"`
-	// Template is a Go text/template file for the text part ("": the
-	// default layout).
-	Template string `yaml:"template"`
+// MarshalYAML writes the receiver as it is written in a file.
+func (r Receiver) MarshalYAML() (any, error) {
+	m := yaml.MapSlice{{Key: "name", Value: r.Name}}
+	if r.Kind != "" {
+		m = append(m, yaml.MapItem{Key: r.Kind, Value: r.Config})
+	}
+	return m, nil
 }
 
-// HookReceiver is a Slack incoming webhook or a Microsoft Teams Workflows
-// webhook.
-type HookReceiver struct {
-	URL      secret.Secret `yaml:"url"`
-	Template string        `yaml:"template"` // Go text/template file for the message text
+// EffectiveReceiver is a receiver as it is built: the declared ones, and
+// the e-mail and JSONL sections as the receivers "email" and "jsonl".
+type EffectiveReceiver struct {
+	Receiver
+	// Section is the YAML path of the kind's section, which messages
+	// name: "receivers[2].webhook", or "email" and "jsonl".
+	Section string
 }
 
-// WebhookReceiver is a generic JSON webhook.
-type WebhookReceiver struct {
-	URL     secret.Secret     `yaml:"url"`
-	Secret  secret.Secret     `yaml:"secret"`  // HMAC-SHA256 key of X-Puawatch-Signature
-	Headers map[string]string `yaml:"headers"` // extra request headers
-}
-
-// SyslogReceiver is a syslog server (RFC 5424).
-type SyslogReceiver struct {
-	Network  string `yaml:"network"` // udp, tcp or tls
-	Address  string `yaml:"address"` // host:port
-	Format   string `yaml:"format"`  // json or cef
-	Facility *int   `yaml:"facility"`
-	CAFile   string `yaml:"ca_file"`
-}
-
-// Kind names the receiver's kind, "" when none or several are set.
-func (r Receiver) Kind() string {
-	var kinds []string
-	for k, set := range map[string]bool{"email": r.Email != nil, "slack": r.Slack != nil, "teams": r.Teams != nil,
-		"webhook": r.Webhook != nil, "syslog": r.Syslog != nil, "jsonl": r.JSONL != nil} {
-		if set {
-			kinds = append(kinds, k)
+// EffectiveReceivers lists the receivers in effect: the email and jsonl
+// sections (when set, with their environment variables) as the receivers
+// "email" and "jsonl", then the receivers section, whose e-mail receivers
+// take the SMTP URL and sender of the email section when they set none.
+// The configurations are copies: changing them changes nothing in c.
+func (c Config) EffectiveReceivers() []EffectiveReceiver {
+	var out []EffectiveReceiver
+	if c.Email.Enabled() {
+		ec := c.Email.Config
+		ec.To = append([]string(nil), ec.To...)
+		out = append(out, EffectiveReceiver{Receiver{Name: "email", Kind: "email", Config: &ec}, "email"})
+	}
+	if c.JSONL.Enabled() {
+		jc := jsonl.Config{Path: c.JSONL.Path}
+		out = append(out, EffectiveReceiver{Receiver{Name: "jsonl", Kind: "jsonl", Config: &jc}, "jsonl"})
+	}
+	for i, r := range c.Receivers {
+		er := EffectiveReceiver{Receiver: r, Section: fmt.Sprintf("receivers[%d]", i)}
+		if r.Config != nil {
+			er.Section += "." + r.Kind
+			er.Config = copyConfig(r.Config)
+			if ec, ok := er.Config.(*email.Config); ok {
+				ec.Inherit(c.Email.Config)
+			}
 		}
+		out = append(out, er)
 	}
-	if len(kinds) != 1 {
-		return ""
-	}
-	return kinds[0]
+	return out
 }
 
-// secrets lists the secrets a receiver holds, by YAML path.
-func (r Receiver) secrets(i int) []string {
+// copyConfig returns a shallow copy of the struct rc points to.
+func copyConfig(rc notify.ReceiverConfig) notify.ReceiverConfig {
+	v := reflect.ValueOf(rc)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return rc
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	return cp.Interface().(notify.ReceiverConfig)
+}
+
+// secretKeys lists the keys of a receiver's section that hold a secret:
+// those the kind names (SecretKeys), or else every secret.Secret field
+// that is set.
+func secretKeys(rc notify.ReceiverConfig) []string {
+	if s, ok := rc.(interface{ SecretKeys() []string }); ok {
+		return s.SecretKeys()
+	}
+	v := reflect.ValueOf(rc)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	v = v.Elem()
 	var out []string
-	p := fmt.Sprintf("receivers[%d]", i)
-	if r.Email != nil && urlHasSecret(r.Email.SMTPURL.Reveal()) {
-		out = append(out, "the password in "+p+".email.smtp_url")
-	}
-	for _, h := range []struct {
-		kind string
-		r    *HookReceiver
-	}{{"slack", r.Slack}, {"teams", r.Teams}} {
-		if h.r != nil && !h.r.URL.Empty() {
-			out = append(out, p+"."+h.kind+".url")
-		}
-	}
-	if r.Webhook != nil {
-		if !r.Webhook.URL.Empty() {
-			out = append(out, p+".webhook.url")
-		}
-		if !r.Webhook.Secret.Empty() {
-			out = append(out, p+".webhook.secret")
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if s, ok := v.Field(i).Interface().(secret.Secret); ok && !s.Empty() {
+			out = append(out, yamlName(f))
 		}
 	}
 	return out
 }
 
-// ReceiverNames lists the receivers in effect: the implicit "email" and
-// "jsonl" of the email and jsonl sections (and their environment
-// variables), then the receivers section.
+// secrets lists the secrets the receivers section holds, by YAML path.
+func (c Config) receiverSecrets() []string {
+	var out []string
+	for i, r := range c.Receivers {
+		if r.Config == nil {
+			continue
+		}
+		for _, k := range secretKeys(r.Config) {
+			out = append(out, fmt.Sprintf("receivers[%d].%s.%s", i, r.Kind, k))
+		}
+	}
+	return out
+}
+
+// ReceiverNames lists the names of the receivers in effect.
 func (c Config) ReceiverNames() []string {
 	var out []string
-	if c.Email.Enabled() {
-		out = append(out, "email")
-	}
-	if c.JSONL.Enabled() {
-		out = append(out, "jsonl")
-	}
-	for _, r := range c.Receivers {
+	for _, r := range c.EffectiveReceivers() {
 		out = append(out, r.Name)
 	}
 	return out
 }
 
 // RouteTree builds the routing tree: the route section, or, without one,
-// a root route to every receiver. email.digest makes the default route
-// send a digest per tenant whatever its size.
+// a root route to every receiver. A root route that names no receivers
+// and has no child routes sends to every receiver too, so that
+// `route: {digest_above: 0}` only changes the grouping. email.digest
+// (deprecated) makes the default route send a digest per tenant whatever
+// its size.
 func (c Config) RouteTree() (*route.Tree, error) {
 	names := c.ReceiverNames()
 	spec := route.Spec{Receivers: names}
 	if c.Route != nil {
 		spec = *c.Route
+		if len(spec.Receivers) == 0 && len(spec.Routes) == 0 {
+			spec.Receivers = names
+		}
 	} else if c.Email.Digest {
 		zero := 0
 		spec.DigestAbove = &zero
@@ -130,82 +154,36 @@ func (c Config) RouteTree() (*route.Tree, error) {
 	return route.New(spec, names, route.DefaultGrouping())
 }
 
-// validateReceivers checks the receivers section and the route.
+// validateReceivers checks the receivers, each by its kind's Validate,
+// and the route.
 func (c Config) validateReceivers(ps *problems) {
 	seen := map[string]bool{}
-	if c.Email.Enabled() {
-		seen["email"] = true
-	}
-	if c.JSONL.Enabled() {
-		seen["jsonl"] = true
-	}
-	for i, r := range c.Receivers {
-		p := fmt.Sprintf("receivers[%d]", i)
+	for _, r := range c.EffectiveReceivers() {
 		switch {
 		case strings.TrimSpace(r.Name) == "":
-			ps.add(p+".name", "not set: every receiver needs a name that routes refer to")
+			ps.add(r.Section+".name", "not set: every receiver needs a name that routes refer to")
 		case seen[r.Name]:
-			ps.add(p+".name", "%q is used twice (the email and jsonl sections are receivers \"email\" and \"jsonl\"): give each receiver its own name", r.Name)
+			ps.add(r.Section+".name", "%q is used twice (the email and jsonl sections are receivers \"email\" and \"jsonl\"): give each receiver its own name", r.Name)
 		}
 		seen[r.Name] = true
-		switch r.Kind() {
-		case "":
-			ps.add(p, "set exactly one of email, slack, teams, webhook, syslog, jsonl")
-		case "email":
-			e := r.Email
-			u := e.SMTPURL
-			if u.Empty() {
-				u = c.Email.SMTPURL
-			}
-			if u.Empty() {
-				ps.add(p+".email.smtp_url", "not set, and no email.smtp_url to fall back on")
-			} else if _, err := email.ParseURL(u.Reveal()); err != nil {
-				ps.add(p+".email.smtp_url", "%v", err)
-			}
-			if e.From == "" && c.Email.From == "" {
-				ps.add(p+".email.from", "not set, and no email.from to fall back on")
-			}
-			if len(e.To) == 0 {
-				ps.add(p+".email.to", "empty: name at least one recipient")
-			}
-			ps.file(p+".email.ca_file", e.CAFile)
-			ps.file(p+".email.template", e.Template)
-		case "slack", "teams":
-			h, kind := r.Slack, "slack"
-			if r.Teams != nil {
-				h, kind = r.Teams, "teams"
-			}
-			if err := notify.CheckURL(p+"."+kind+".url", h.URL.Reveal()); err != nil {
-				ps.add(p+"."+kind+".url", "%v", err)
-			}
-			ps.file(p+"."+kind+".template", h.Template)
-		case "webhook":
-			if err := notify.CheckURL(p+".webhook.url", r.Webhook.URL.Reveal()); err != nil {
-				ps.add(p+".webhook.url", "%v", err)
-			}
-		case "syslog":
-			s := r.Syslog
-			switch s.Network {
-			case "udp", "tcp", "tls":
-			default:
-				ps.add(p+".syslog.network", "%q is not udp, tcp or tls", s.Network)
-			}
-			if _, _, err := net.SplitHostPort(s.Address); err != nil {
-				ps.add(p+".syslog.address", "%q is not host:port", s.Address)
-			}
-			switch s.Format {
-			case "", "json", "cef":
-			default:
-				ps.add(p+".syslog.format", "%q is not json or cef", s.Format)
-			}
-			ps.file(p+".syslog.ca_file", s.CAFile)
-		case "jsonl":
-			if r.JSONL.Path == "" {
-				ps.add(p+".jsonl.path", "not set: a file path, or - for standard output")
-			}
+		if r.Config == nil {
+			ps.add(r.Section, "set exactly one of %s", strings.Join(kinds.Names(), ", "))
+			continue
 		}
+		ps.fieldErrors(r.Section, r.Config.Validate())
 	}
 	if _, err := c.RouteTree(); err != nil {
 		ps.add("route", "%v", err)
+	}
+}
+
+// fieldErrors records a receiver's problems under its section's path.
+func (ps *problems) fieldErrors(section string, err error) {
+	for _, fe := range notify.FieldErrors(err) {
+		p := section
+		if fe.Key != "" {
+			p += "." + fe.Key
+		}
+		ps.add(p, "%s", fe.Msg)
 	}
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"github.com/puawatch/puawatch/internal/notify/slack"
+	"github.com/puawatch/puawatch/internal/notify/webhook"
 	"reflect"
 	"strings"
 	"testing"
@@ -55,7 +57,7 @@ func TestRedacted(t *testing.T) {
 	}
 	// Every key is shown, but the optional receivers and route.
 	for _, p := range allPaths(reflect.TypeFor[Config](), "") {
-		if p == "receivers" || p == "route" || strings.HasPrefix(p, "route.") {
+		if _, old := deprecatedKeys()[p]; old || p == "receivers" || strings.HasPrefix(p, "receivers.") || p == "route" || strings.HasPrefix(p, "route.") {
 			continue
 		}
 		if last := p[strings.LastIndex(p, ".")+1:]; !strings.Contains(out, last+":") {
@@ -75,7 +77,7 @@ func TestRedactedUnsetSecretIsEmpty(t *testing.T) {
 // file giving the same Config.
 func TestRedactedLoadsBack(t *testing.T) {
 	dir := t.TempDir()
-	ca := writeFile(t, dir, "ca.pem", "x", 0o644)
+	ca := writeCA(t, dir)
 	want := fullConfig(ca)
 	want.Sophos.ClientSecret = ""
 	p := writeFile(t, dir, "config.yaml", want.Redacted(), 0o644)
@@ -112,8 +114,8 @@ func TestRedactURL(t *testing.T) {
 func TestRedactedHidesReceiverSecrets(t *testing.T) {
 	c := Default()
 	c.Receivers = []Receiver{
-		{Name: "s", Slack: &HookReceiver{URL: "https://hooks.slack.com/services/T0/B0/SLACKSECRET"}},
-		{Name: "w", Webhook: &WebhookReceiver{URL: "https://x.example/HOOKSECRET", Secret: "HMACSECRET", Headers: map[string]string{"X-A": "b"}}},
+		{Name: "s", Kind: "slack", Config: &slack.Config{URL: "https://hooks.slack.com/services/T0/B0/SLACKSECRET"}},
+		{Name: "w", Kind: "webhook", Config: &webhook.Config{URL: "https://x.example/HOOKSECRET", Secret: "HMACSECRET", Headers: map[string]string{"X-A": "b"}}},
 	}
 	out := c.Redacted()
 	for _, s := range []string{"SLACKSECRET", "HOOKSECRET", "HMACSECRET"} {

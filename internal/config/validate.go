@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/puawatch/puawatch/internal/loopback"
-	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/notify/hook"
 	"math"
 	"net"
-	"net/mail"
 	"net/url"
 	"os"
 	"path"
@@ -139,43 +137,19 @@ func (c Config) Validate() error {
 		ps.add("store.db", "scheme %q is not supported: use a SQLite file path such as %s or a postgres:// URL", scheme, DefaultDB)
 	}
 
-	// email
-	ps.file("email.template", c.Email.Template)
-	if c.Email.CentralURL != "" && !hook.WebURL(c.Email.CentralURL) {
-		ps.add("email.central_url", "%q is not an http or https URL: write https://central.sophos.com", c.Email.CentralURL)
+	// email: the section is the receiver "email" (validated with the
+	// receivers) when smtp_url is set.
+	if e := c.Email; !e.Enabled() && (e.From != "" || len(e.To) > 0) {
+		ps.add("email.smtp_url", "not set while email.from or email.to is: set the SMTP server URL to send e-mail, or remove from and to")
 	}
-	e := c.Email
-	if e.Enabled() {
-		if _, err := email.ParseURL(e.SMTPURL.Reveal()); err != nil {
-			ps.add("email.smtp_url", "%v", err)
-		}
-		if strings.TrimSpace(e.From) == "" {
-			ps.add("email.from", "not set: the e-mail channel needs a sender address, e.g. puawatch@example.com")
-		}
-		if len(e.To) == 0 {
-			ps.add("email.to", "empty: the e-mail channel needs at least one recipient")
-		}
-	} else {
-		if e.From != "" || len(e.To) > 0 {
-			ps.add("email.smtp_url", "not set while email.from or email.to is: set the SMTP server URL to send e-mail, or remove from and to")
-		}
+
+	// message
+	if c.Message.CentralURL != "" && !hook.WebURL(c.Message.CentralURL) {
+		ps.add("message.central_url", "%q is not an http or https URL: write https://central.sophos.com", c.Message.CentralURL)
 	}
-	if e.From != "" {
-		if _, err := mail.ParseAddress(e.From); err != nil {
-			ps.add("email.from", "%q is not an e-mail address: write e.g. puawatch@example.com or \"PUA watch <puawatch@example.com>\"", e.From)
-		}
+	if _, err := c.Message.Location(); err != nil {
+		ps.add("message.time_zone", "%q is not a known IANA time zone: write e.g. UTC or Europe/Berlin (a container image may lack the time zone database)", c.Message.TimeZone)
 	}
-	for i, to := range e.To {
-		if _, err := mail.ParseAddress(to); err != nil {
-			ps.add(fmt.Sprintf("email.to[%d]", i), "%q is not an e-mail address: write e.g. security@example.com", to)
-		}
-	}
-	if e.TimeZone != "" {
-		if _, err := time.LoadLocation(e.TimeZone); err != nil {
-			ps.add("email.time_zone", "%q is not a known IANA time zone: write e.g. UTC or Europe/Berlin (a container image may lack the time zone database)", e.TimeZone)
-		}
-	}
-	ps.file("email.ca_file", e.CAFile)
 
 	// notify
 	n := c.Notify

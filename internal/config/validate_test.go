@@ -29,7 +29,10 @@ func TestValidateRules(t *testing.T) {
 		{"url with query", func(c *Config) { c.Sophos.APIURL = "https://api.example.com?x=1" }, []string{"must not have a query"}},
 		{"empty url", func(c *Config) { c.Sophos.AuthURL = "" }, []string{"sophos.auth_url (PUAWATCH_AUTH_URL): empty: remove the key to use " + DefaultAuthURL}},
 		{"missing ca file", func(c *Config) { c.Sophos.CAFile = "/nonexistent/ca.pem" }, []string{`sophos.ca_file (PUAWATCH_CA_FILE): "/nonexistent/ca.pem" cannot be read`}},
-		{"ca file is a dir", func(c *Config) { c.Email.CAFile = "." }, []string{`email.ca_file: "." is a directory`}},
+		{"ca file is a dir", func(c *Config) { c.Sophos.CAFile = "." }, []string{`sophos.ca_file (PUAWATCH_CA_FILE): "." is a directory`}},
+		{"email ca file is a dir", func(c *Config) {
+			c.Email.SMTPURL, c.Email.From, c.Email.To, c.Email.CAFile = "smtp://mail.example.com:587", "a@example.com", []string{"b@example.com"}, "."
+		}, []string{`email.ca_file: read .: is a directory`}},
 		{"timeout 0", func(c *Config) { c.Sophos.Timeout = 0 }, []string{"sophos.timeout: 0s must be more than 0"}},
 		{"bad include glob", func(c *Config) { c.Tenants.Include = []string{"ok*", "[bad"} }, []string{`tenants.include[1]: "[bad" is not a valid pattern`}},
 		{"empty exclude", func(c *Config) { c.Tenants.Exclude = []string{""} }, []string{"tenants.exclude[0]: empty"}},
@@ -82,19 +85,23 @@ func TestValidateRules(t *testing.T) {
 		{"email without to", func(c *Config) { c.Email.SMTPURL = "smtp://mail.example.com:587"; c.Email.From = "a@example.com" },
 			[]string{"email.to (PUAWATCH_MAIL_TO): empty"}},
 		{"to without smtp", func(c *Config) { c.Email.To = []string{"a@example.com"} }, []string{"email.smtp_url (PUAWATCH_SMTP_URL): not set while email.from or email.to is"}},
-		{"bad from", func(c *Config) { c.Email.From = "not an address" }, []string{`email.from (PUAWATCH_MAIL_FROM): "not an address" is not an e-mail address`}},
+		{"bad from", func(c *Config) {
+			c.Email.SMTPURL = "smtp://mail.example.com:587"
+			c.Email.From = "not an address"
+			c.Email.To = []string{"a@example.com"}
+		}, []string{`email.from (PUAWATCH_MAIL_FROM): "not an address": not a valid address`}},
 		{"bad to", func(c *Config) {
 			c.Email.SMTPURL = "smtp://mail.example.com:587"
 			c.Email.From = "a@example.com"
 			c.Email.To = []string{"a@example.com", "b@"}
-		}, []string{`email.to[1]: "b@" is not an e-mail address`}},
+		}, []string{`email.to (PUAWATCH_MAIL_TO): "b@": not a valid address`}},
 		{"bad smtp url", func(c *Config) {
 			c.Email.SMTPURL = "ftp://mail.example.com:21"
 			c.Email.From = "a@example.com"
 			c.Email.To = []string{"b@example.com"}
-		}, []string{`email.smtp_url (PUAWATCH_SMTP_URL): email: smtp URL (not shown): scheme "ftp" is not supported`}},
-		{"time zone", func(c *Config) { c.Email.TimeZone = "Mars/Olympus" }, []string{`email.time_zone: "Mars/Olympus" is not a known IANA time zone`}},
-		{"time zone ok", func(c *Config) { c.Email.TimeZone = "Asia/Tokyo" }, nil},
+		}, []string{`email.smtp_url (PUAWATCH_SMTP_URL): smtp URL (not shown): scheme "ftp" is not supported`}},
+		{"time zone", func(c *Config) { c.Message.TimeZone = "Mars/Olympus" }, []string{`message.time_zone: "Mars/Olympus" is not a known IANA time zone`}},
+		{"time zone ok", func(c *Config) { c.Message.TimeZone = "Asia/Tokyo" }, nil},
 		{"lease 0", func(c *Config) { c.Notify.Lease = 0 }, []string{"notify.lease: 0s must be more than 0"}},
 		{"backoff base 0", func(c *Config) { c.Notify.BackoffBase = 0 }, []string{"notify.backoff_base: 0s must be more than 0"}},
 		{"backoff max < base", func(c *Config) { c.Notify.BackoffMax = Duration(10 * time.Second) }, []string{"notify.backoff_max: 10s is shorter than notify.backoff_base 30s"}},

@@ -17,13 +17,12 @@ import (
 	"github.com/puawatch/puawatch/internal/store"
 )
 
-// Defaults of Options and Channel.
+// Defaults of Options.
 const (
-	DefaultLease         = 2 * time.Minute
-	DefaultBatchSize     = 200
-	DefaultBackoffBase   = 30 * time.Second
-	DefaultBackoffMax    = time.Hour
-	DefaultMaxPerMessage = 100
+	DefaultLease       = 2 * time.Minute
+	DefaultBatchSize   = 200
+	DefaultBackoffBase = 30 * time.Second
+	DefaultBackoffMax  = time.Hour
 )
 
 // maxErrorText caps the error text stored with a row.
@@ -32,26 +31,14 @@ const maxErrorText = 2000
 // markTimeout bounds recording the outcome of a send.
 const markTimeout = 30 * time.Second
 
-// Channel is one configured notification channel.
-type Channel struct {
-	// Notifier sends the channel's messages.
-	Notifier Notifier
-	// Digest sends one message per tenant with all of its rows in a
-	// claimed batch (Options.BatchSize rows; at most MaxPerMessage
-	// detections per message); otherwise one message is sent per
-	// detection.
-	Digest bool
-	// MaxPerMessage caps the detections of one digest (default 100).
-	MaxPerMessage int
-}
-
 // Options configure a Dispatcher.
 type Options struct {
 	// Store holds the outbox. Required.
 	Store store.Store
-	// Channels by name, as the outbox rows name them. A row whose channel
-	// is not here is moved to the dead-letter state, never dropped.
-	Channels map[string]Channel
+	// Channels are the receivers' notifiers by name, as the outbox rows
+	// name them. A row whose channel is not here is moved to the
+	// dead-letter state, never dropped.
+	Channels map[string]Notifier
 	// Owner identifies this instance in claims (default: a random id).
 	Owner string
 	// Lease is how long a claim holds rows (default 2m). A send must end
@@ -89,7 +76,7 @@ type Result struct {
 // claims keep them from sending the same row twice.
 type Dispatcher struct {
 	store       store.Store
-	channels    map[string]Channel
+	channels    map[string]Notifier
 	owner       string
 	lease       time.Duration
 	batchSize   int
@@ -119,7 +106,7 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{
 		store:       o.Store,
-		channels:    make(map[string]Channel, len(o.Channels)),
+		channels:    make(map[string]Notifier, len(o.Channels)),
 		owner:       o.Owner,
 		lease:       cmp.Or(o.Lease, DefaultLease),
 		batchSize:   cmp.Or(o.BatchSize, DefaultBatchSize),
@@ -133,15 +120,11 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 	if d.max < d.base {
 		return nil, fmt.Errorf("notify: backoff max %s is below backoff base %s", d.max, d.base)
 	}
-	for name, c := range o.Channels {
-		if c.Notifier == nil {
+	for name, n := range o.Channels {
+		if n == nil {
 			return nil, fmt.Errorf("notify: channel %q has no notifier", name)
 		}
-		if c.MaxPerMessage < 0 {
-			return nil, fmt.Errorf("notify: channel %q: max per message %d is negative", name, c.MaxPerMessage)
-		}
-		c.MaxPerMessage = cmp.Or(c.MaxPerMessage, DefaultMaxPerMessage)
-		d.channels[name] = c
+		d.channels[name] = n
 	}
 	if d.owner == "" {
 		d.owner = "puawatch-" + randomHex(8)
@@ -252,8 +235,7 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 	}
 	for _, name := range chanOrder {
 		rows := byChannel[name]
-		ch, ok := d.channels[name]
-		if !ok {
+		if _, ok := d.channels[name]; !ok {
 			reason := fmt.Sprintf("channel %s is not configured", name)
 			g := &group{channel: name, items: rows}
 			if err := d.store.MarkDead(ctx, g.ids(), reason, d.now()); err != nil {
@@ -267,7 +249,7 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 			}
 			continue
 		}
-		groups = append(groups, groupRows(name, ch, rows)...)
+		groups = append(groups, groupRows(name, rows)...)
 	}
 	for _, g := range groups {
 		sortByCreated(g.items)
@@ -285,20 +267,14 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 
 // groupRows makes the messages of one channel's claimed rows. Rows that
 // already joined a batch (a crash after SetBatch) are sent in it again,
-// under the same key. Rows with a group key (routing) go by group: a group
-// of more than its DigestAbove rows becomes digests of at most
-// MaxPerMessage, a smaller one a message per row. Rows without one follow
-// the channel: a digest per tenant, or a message each.
-func groupRows(name string, ch Channel, rows []store.OutboxItem) []*group {
+// under the same key. Rows with a group key go by group: a group of more
+// than its DigestAbove rows becomes digests of at most MaxPerMessage, a
+// smaller one a message per row. A row without a group key is a message
+// of its own.
+func groupRows(name string, rows []store.OutboxItem) []*group {
 	var groups []*group
 	single := func(it store.OutboxItem) {
 		groups = append(groups, &group{channel: name, key: it.EventID + "." + name, items: []store.OutboxItem{it}})
-	}
-	digests := func(rows []store.OutboxItem, perMessage int) {
-		sortByCreated(rows)
-		for chunk := range slices.Chunk(rows, perMessage) {
-			groups = append(groups, &group{channel: name, key: newBatchID(), newBatch: true, digest: true, items: chunk})
-		}
 	}
 	batches := map[string]*group{}
 	byKey := map[string][]store.OutboxItem{}
@@ -314,35 +290,28 @@ func groupRows(name string, ch Channel, rows []store.OutboxItem) []*group {
 			g.items = append(g.items, it)
 			continue
 		}
-		key := "k:" + it.GroupKey
-		switch {
-		case it.GroupKey != "":
-		case ch.Digest:
-			key = "t:" + it.TenantID
-		default:
+		if it.GroupKey == "" {
 			single(it)
 			continue
 		}
-		if _, ok := byKey[key]; !ok {
-			keyOrder = append(keyOrder, key)
+		if _, ok := byKey[it.GroupKey]; !ok {
+			keyOrder = append(keyOrder, it.GroupKey)
 		}
-		byKey[key] = append(byKey[key], it)
+		byKey[it.GroupKey] = append(byKey[it.GroupKey], it)
 	}
 	for _, key := range keyOrder {
 		rows := byKey[key]
-		perMessage := ch.MaxPerMessage
-		if first := rows[0]; first.GroupKey != "" {
-			if len(rows) <= first.DigestAbove {
-				for _, it := range rows {
-					single(it)
-				}
-				continue
+		first := rows[0]
+		if len(rows) <= first.DigestAbove {
+			for _, it := range rows {
+				single(it)
 			}
-			if first.MaxPerMessage > 0 {
-				perMessage = first.MaxPerMessage
-			}
+			continue
 		}
-		digests(rows, perMessage)
+		sortByCreated(rows)
+		for chunk := range slices.Chunk(rows, cmp.Or(max(first.MaxPerMessage, 0), store.DefaultMaxPerMessage)) {
+			groups = append(groups, &group{channel: name, key: newBatchID(), newBatch: true, digest: true, items: chunk})
+		}
 	}
 	return groups
 }
@@ -356,7 +325,7 @@ func sortByCreated(items []store.OutboxItem) {
 
 // send sends one message and marks its rows.
 func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res *Result) {
-	ch := d.channels[g.channel]
+	notifier := d.channels[g.channel]
 	first := g.items[0]
 	attempt := 0
 	for _, it := range g.items {
@@ -408,7 +377,7 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	}
 
 	sendCtx, cancel := context.WithTimeout(ctx, left)
-	err := ch.Notifier.Notify(sendCtx, m)
+	err := notifier.Notify(sendCtx, m)
 	cancel()
 	now := d.now()
 	if err != nil && ctx.Err() != nil {

@@ -50,11 +50,11 @@ func TestDispatcherWithEmail(t *testing.T) {
 
 	st := notify.NewMemStore()
 	clock := notify.NewClock(time.Date(2025, 3, 4, 10, 5, 0, 0, time.UTC))
-	st.Add(notify.SampleDetection("ev-a1", "A", 2*time.Second), "email")
-	st.Add(notify.SampleDetection("ev-a2", "A", 1*time.Second), "email")
-	st.Add(notify.SampleDetection("ev-b1", "B", 3*time.Second), "email")
+	st.AddDigest(notify.SampleDetection("ev-a1", "A", 2*time.Second), "email")
+	st.AddDigest(notify.SampleDetection("ev-a2", "A", 1*time.Second), "email")
+	st.AddDigest(notify.SampleDetection("ev-b1", "B", 3*time.Second), "email")
 	d, err := notify.NewDispatcher(notify.Options{
-		Store: st, Channels: map[string]notify.Channel{"email": {Notifier: en, Digest: true}}, Now: clock.Now,
+		Store: st, Channels: map[string]notify.Notifier{"email": en}, Now: clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestDispatcherEmailRejectedRecipientGoesDead(t *testing.T) {
 	}
 	st := notify.NewMemStore()
 	ids := st.Add(notify.SampleDetection("ev-1", "A", 0), "mail")
-	d, err := notify.NewDispatcher(notify.Options{Store: st, Channels: map[string]notify.Channel{"mail": {Notifier: en}},
+	d, err := notify.NewDispatcher(notify.Options{Store: st, Channels: map[string]notify.Notifier{"mail": en},
 		Now: notify.NewClock(time.Date(2025, 3, 4, 11, 0, 0, 0, time.UTC)).Now})
 	if err != nil {
 		t.Fatal(err)

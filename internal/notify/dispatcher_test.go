@@ -86,7 +86,7 @@ func newEnv() *env {
 	return &env{st: NewMemStore(), clock: NewClock(t0.Add(time.Minute)), logs: &bytes.Buffer{}}
 }
 
-func (e *env) dispatcher(t *testing.T, channels map[string]Channel, edit ...func(*Options)) *Dispatcher {
+func (e *env) dispatcher(t *testing.T, channels map[string]Notifier, edit ...func(*Options)) *Dispatcher {
 	t.Helper()
 	o := Options{
 		Store: e.st, Channels: channels, Owner: "test", Now: e.clock.Now,
@@ -120,7 +120,7 @@ func TestPerDetection(t *testing.T) {
 	e.st.Add(SampleDetection("ev-2", "B", 1*time.Second), "email")
 	e.st.Add(SampleDetection("ev-3", "A", 2*time.Second), "email")
 	n := &fakeNotifier{}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{Sent: 3})
 	drain(t, d, Result{})
 
@@ -155,16 +155,16 @@ func TestPerDetection(t *testing.T) {
 func TestDigestGroupsPerTenantWithCap(t *testing.T) {
 	e := newEnv()
 	// Tenant A: 5 rows added out of created order; tenant B: 2.
-	for i, c := range []int{5, 1, 4, 2, 3} {
-		e.st.Add(SampleDetection(fmt.Sprintf("a%d", i), "A", time.Duration(c)*time.Second), "digest", "each")
+	route := func(d store.Detection) []store.Delivery {
+		return []store.Delivery{{Channel: "digest", GroupKey: "tenant=" + d.TenantID, MaxPerMessage: 2}, {Channel: "each"}}
 	}
-	e.st.Add(SampleDetection("b0", "B", 2*time.Second), "digest", "each")
-	e.st.Add(SampleDetection("b1", "B", 1*time.Second), "digest", "each")
+	for i, c := range []int{5, 1, 4, 2, 3} {
+		e.st.AddDeliveries(SampleDetection(fmt.Sprintf("a%d", i), "A", time.Duration(c)*time.Second), route)
+	}
+	e.st.AddDeliveries(SampleDetection("b0", "B", 2*time.Second), route)
+	e.st.AddDeliveries(SampleDetection("b1", "B", 1*time.Second), route)
 	dig, each := &fakeNotifier{}, &fakeNotifier{}
-	d := e.dispatcher(t, map[string]Channel{
-		"digest": {Notifier: dig, Digest: true, MaxPerMessage: 2},
-		"each":   {Notifier: each},
-	})
+	d := e.dispatcher(t, map[string]Notifier{"digest": dig, "each": each})
 	drain(t, d, Result{Sent: 14})
 
 	if n := len(each.messages()); n != 7 {
@@ -226,7 +226,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		return nil
 	}}
 	base := 10 * time.Second
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}}, func(o *Options) { o.BackoffBase, o.BackoffMax = base, time.Minute })
+	d := e.dispatcher(t, map[string]Notifier{"email": n}, func(o *Options) { o.BackoffBase, o.BackoffMax = base, time.Minute })
 
 	for attempt := 1; attempt <= 2; attempt++ {
 		now := e.clock.Now()
@@ -285,7 +285,7 @@ func TestPermanentGoesDead(t *testing.T) {
 	n := &fakeNotifier{fn: func(context.Context, int, Message) error {
 		return fmt.Errorf("wrapped: %w", Permanent(errors.New("550 no such user")))
 	}}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{Dead: 1})
 	r := e.st.Row(ids[0])
 	if r.State != store.StateDead || r.LastError != "email: wrapped: 550 no such user" {
@@ -308,7 +308,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		n := &fakeNotifier{fn: func(context.Context, int, Message) error {
 			return &RetryAfterError{Err: errors.New("429 too many requests"), After: tc.after}
 		}}
-		d := e.dispatcher(t, map[string]Channel{"hook": {Notifier: n}})
+		d := e.dispatcher(t, map[string]Notifier{"hook": n})
 		now := e.clock.Now()
 		drain(t, d, Result{Retried: 1})
 		r := e.st.Row(ids[0])
@@ -325,7 +325,7 @@ func TestUnknownChannelGoesDead(t *testing.T) {
 	e := newEnv()
 	ids := e.st.Add(SampleDetection("ev-1", "A", 0), "email", "slack")
 	n := &fakeNotifier{}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{Sent: 1, Dead: 1})
 	if r := e.st.Row(ids[1]); r.State != store.StateDead || r.LastError != "channel slack is not configured" {
 		t.Errorf("slack row %s %q", r.State, r.LastError)
@@ -339,7 +339,7 @@ func TestMaxAttempts(t *testing.T) {
 	e := newEnv()
 	ids := e.st.Add(SampleDetection("ev-1", "A", 0), "email")
 	n := &fakeNotifier{fn: func(_ context.Context, call int, _ Message) error { return fmt.Errorf("timeout %d", call) }}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}}, func(o *Options) { o.MaxAttempts = 2 })
+	d := e.dispatcher(t, map[string]Notifier{"email": n}, func(o *Options) { o.MaxAttempts = 2 })
 	drain(t, d, Result{Retried: 1})
 	e.clock.Set(e.st.Row(ids[0]).NextAt)
 	drain(t, d, Result{Dead: 1})
@@ -351,14 +351,14 @@ func TestMaxAttempts(t *testing.T) {
 
 func TestCrashAfterSetBatchResendsSameKey(t *testing.T) {
 	e := newEnv()
-	e.st.Add(SampleDetection("ev-1", "A", 1), "email")
-	e.st.Add(SampleDetection("ev-2", "A", 2), "email")
+	e.st.AddDigest(SampleDetection("ev-1", "A", 1), "email")
+	e.st.AddDigest(SampleDetection("ev-2", "A", 2), "email")
 
 	// The first instance dies while sending: its context is cancelled
 	// after SetBatch, before the channel answered.
 	ctx, cancel := context.WithCancel(context.Background())
 	crash := &fakeNotifier{fn: func(context.Context, int, Message) error { cancel(); return context.Canceled }}
-	d1 := e.dispatcher(t, map[string]Channel{"email": {Notifier: crash, Digest: true}})
+	d1 := e.dispatcher(t, map[string]Notifier{"email": crash})
 	if _, err := d1.Drain(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Drain = %v", err)
 	}
@@ -370,7 +370,7 @@ func TestCrashAfterSetBatchResendsSameKey(t *testing.T) {
 	}
 
 	n := &fakeNotifier{}
-	d2 := e.dispatcher(t, map[string]Channel{"email": {Notifier: n, Digest: true}}, func(o *Options) { o.Owner = "second" })
+	d2 := e.dispatcher(t, map[string]Notifier{"email": n}, func(o *Options) { o.Owner = "second" })
 	drain(t, d2, Result{}) // the lease still holds
 	e.clock.Add(DefaultLease + time.Second)
 	drain(t, d2, Result{Sent: 2})
@@ -382,9 +382,9 @@ func TestCrashAfterSetBatchResendsSameKey(t *testing.T) {
 
 func TestAbandonedClaimResendsSameKey(t *testing.T) {
 	e := newEnv()
-	e.st.Add(SampleDetection("ev-1", "A", 1), "email")
-	e.st.Add(SampleDetection("ev-2", "A", 2), "email")
-	e.st.Add(SampleDetection("ev-3", "B", 3), "email")
+	e.st.AddDigest(SampleDetection("ev-1", "A", 1), "email")
+	e.st.AddDigest(SampleDetection("ev-2", "A", 2), "email")
+	e.st.AddDigest(SampleDetection("ev-3", "B", 3), "email")
 	ctx := context.Background()
 	items, err := e.st.ClaimOutbox(ctx, store.Claim{Owner: "crashed", Now: e.clock.Now(), Lease: time.Minute, Limit: 10})
 	if err != nil || len(items) != 3 {
@@ -395,7 +395,7 @@ func TestAbandonedClaimResendsSameKey(t *testing.T) {
 	}
 
 	n := &fakeNotifier{}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n, Digest: true}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{})
 	e.clock.Add(time.Minute)
 	drain(t, d, Result{Sent: 3})
@@ -418,7 +418,7 @@ func TestCancelStopsDrain(t *testing.T) {
 		cancel()
 		return sctx.Err()
 	}}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}}, func(o *Options) { o.BatchSize = 2 })
+	d := e.dispatcher(t, map[string]Notifier{"email": n}, func(o *Options) { o.BatchSize = 2 })
 	res, err := d.Drain(ctx)
 	if !errors.Is(err, context.Canceled) || res != (Result{}) {
 		t.Fatalf("Drain = %+v, %v", res, err)
@@ -443,7 +443,7 @@ func TestAcceptedMessageIsMarkedDespiteCancel(t *testing.T) {
 	e.st.Add(SampleDetection("ev-2", "A", 1), "email")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &fakeNotifier{fn: func(context.Context, int, Message) error { cancel(); return nil }}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	res, err := d.Drain(ctx)
 	if !errors.Is(err, context.Canceled) || res.Sent != 1 {
 		t.Fatalf("Drain = %+v, %v", res, err)
@@ -461,7 +461,7 @@ func TestLeaseRunOutSkipsSending(t *testing.T) {
 		e.clock.Add(DefaultLease) // a very slow channel
 		return nil
 	}}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{Sent: 2}) // the second row is claimed again in the same drain
 	if len(n.messages()) != 2 || e.st.Row(ids[0]).State != store.StateSent {
 		t.Errorf("%d sends, row %s", len(n.messages()), e.st.Row(ids[0]).State)
@@ -485,7 +485,7 @@ func TestRun(t *testing.T) {
 	e.st.Add(SampleDetection("ev-1", "A", 0), "email")
 	got := make(chan Message, 10)
 	n := &fakeNotifier{fn: func(_ context.Context, _ int, m Message) error { got <- m; return nil }}
-	d := e.dispatcher(t, map[string]Channel{"email": {Notifier: n}})
+	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	ctx, cancel := context.WithCancel(context.Background())
 	wake := make(chan struct{})
 	done := make(chan error, 1)
@@ -526,7 +526,7 @@ func TestNewDispatcherChecks(t *testing.T) {
 	st := NewMemStore()
 	for name, o := range map[string]Options{
 		"no store":         {},
-		"nil notifier":     {Store: st, Channels: map[string]Channel{"x": {}}},
+		"nil notifier":     {Store: st, Channels: map[string]Notifier{"x": nil}},
 		"negative lease":   {Store: st, Lease: -1},
 		"max below base":   {Store: st, BackoffBase: time.Hour, BackoffMax: time.Minute},
 		"negative attempt": {Store: st, MaxAttempts: -1},

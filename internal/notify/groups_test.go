@@ -29,7 +29,7 @@ func TestRoutedGroupsBurstAndSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	soc := &fakeNotifier{}
-	d := e.dispatcher(t, map[string]Channel{"soc": {Notifier: soc}}, func(o *Options) { o.BatchSize = 1000 })
+	d := e.dispatcher(t, map[string]Notifier{"soc": soc}, func(o *Options) { o.BatchSize = 1000 })
 
 	drain(t, d, Result{}) // group_wait holds everything
 	e.clock.Add(31 * time.Second)

@@ -27,11 +27,19 @@ func RedactURL(raw string) string {
 }
 
 // CheckURL accepts an https URL, or http to a loopback host; field names
-// the setting in the error.
+// the setting in the error ("" for none).
 func CheckURL(field, raw string) error {
+	err := checkURL(raw)
+	if err != nil && field != "" {
+		err = fmt.Errorf("%s: %w", field, err)
+	}
+	return err
+}
+
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%s: not a URL (%s): write https://host/path", field, RedactURL(raw))
+		return fmt.Errorf("not a URL (%s): write https://host/path", RedactURL(raw))
 	}
 	switch {
 	case u.Scheme == "https":
@@ -39,9 +47,9 @@ func CheckURL(field, raw string) error {
 	case u.Scheme == "http" && loopback.Host(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
-		return fmt.Errorf("%s: %s is plain http to a host that is not loopback: use https", field, RedactURL(raw))
+		return fmt.Errorf("%s is plain http to a host that is not loopback: use https", RedactURL(raw))
 	}
-	return fmt.Errorf("%s: scheme %q is not https", field, u.Scheme)
+	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
 
 // maxErrorBody is how much of an error answer is quoted.

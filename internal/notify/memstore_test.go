@@ -46,8 +46,32 @@ func NewMemStore() *MemStore {
 var _ store.Store = (*MemStore)(nil)
 
 // Add commits d (if new) for its tenant at d.SeenAt (t0 if zero) with one
-// outbox row per channel, and returns the new rows' ids.
+// outbox row per channel, a message each, and returns the new rows' ids.
 func (s *MemStore) Add(d store.Detection, channels ...string) []int64 {
+	return s.AddDeliveries(d, func(store.Detection) []store.Delivery {
+		out := make([]store.Delivery, len(channels))
+		for i, ch := range channels {
+			out[i] = store.Delivery{Channel: ch}
+		}
+		return out
+	})
+}
+
+// AddDigest is Add with the rows grouped per tenant and always sent as a
+// digest (group_by tenant, digest_above 0).
+func (s *MemStore) AddDigest(d store.Detection, channels ...string) []int64 {
+	return s.AddDeliveries(d, func(d store.Detection) []store.Delivery {
+		out := make([]store.Delivery, len(channels))
+		for i, ch := range channels {
+			out[i] = store.Delivery{Channel: ch, GroupKey: "tenant=" + d.TenantID}
+		}
+		return out
+	})
+}
+
+// AddDeliveries commits d (if new) routed by route, and returns the new
+// rows' ids.
+func (s *MemStore) AddDeliveries(d store.Detection, route func(store.Detection) []store.Delivery) []int64 {
 	at := d.SeenAt
 	if at.IsZero() {
 		at = t0
@@ -55,7 +79,7 @@ func (s *MemStore) Add(d store.Detection, channels ...string) []int64 {
 	s.mu.Lock()
 	first := s.nextID
 	s.mu.Unlock()
-	if _, err := s.CommitPage(context.Background(), store.PageCommit{TenantID: d.TenantID, Detections: []store.Detection{d}, Channels: channels, At: at}); err != nil {
+	if _, err := s.CommitPage(context.Background(), store.PageCommit{TenantID: d.TenantID, Detections: []store.Detection{d}, Route: route, At: at}); err != nil {
 		panic(err)
 	}
 	s.mu.Lock()
@@ -202,12 +226,13 @@ func (s *MemStore) CommitPage(ctx context.Context, p store.PageCommit) ([]store.
 		return nil, errors.New("memstore: page without a tenant id")
 	case p.At.IsZero():
 		return nil, errors.New("memstore: page without a time")
-	case slices.Contains(p.Channels, ""):
-		return nil, errors.New("memstore: page with an empty channel name")
 	}
 	for _, d := range p.Detections {
 		if d.EventID == "" {
 			return nil, errors.New("memstore: detection without an event id")
+		}
+		if p.Route != nil && slices.ContainsFunc(p.Route(d), func(dl store.Delivery) bool { return dl.Channel == "" }) {
+			return nil, errors.New("memstore: a delivery with an empty channel name")
 		}
 	}
 	s.mu.Lock()
@@ -223,12 +248,6 @@ func (s *MemStore) CommitPage(ctx context.Context, p store.PageCommit) ([]store.
 	t.LastError, t.ErrorAt = "", time.Time{}
 	s.tenants[p.TenantID] = t
 
-	var channels []string
-	for _, ch := range p.Channels {
-		if !slices.Contains(channels, ch) {
-			channels = append(channels, ch)
-		}
-	}
 	var fresh []store.Detection
 	for _, d := range p.Detections {
 		d.EventID = text(d.EventID)
@@ -249,10 +268,7 @@ func (s *MemStore) CommitPage(ctx context.Context, p store.PageCommit) ([]store.
 		d.Raw = slices.Clone(d.Raw)
 		s.dets[d.EventID] = d
 		fresh = append(fresh, cloneDetection(d))
-		deliveries := make([]store.Delivery, len(channels))
-		for i, ch := range channels {
-			deliveries[i] = store.Delivery{Channel: ch}
-		}
+		var deliveries []store.Delivery
 		if p.Route != nil {
 			deliveries = p.Route(d)
 		}

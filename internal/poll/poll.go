@@ -25,12 +25,11 @@ type Source interface {
 
 // Options configure a Poller.
 type Options struct {
-	Source   Source
-	Store    store.Store
-	Matcher  *match.Matcher
-	Channels []string // an outbox row per new detection and channel (without Route)
-	// Route, when set, says which channels (receivers) get a detection
-	// and how it is grouped there.
+	Source  Source
+	Store   store.Store
+	Matcher *match.Matcher
+	// Route says which receivers get a detection and how it is grouped
+	// there (route.Tree.Deliveries); nil stores detections only.
 	Route func(store.Detection) []store.Delivery
 
 	Include, Exclude []string      // tenant ids or name globs (case-insensitive)
@@ -339,15 +338,15 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 	res := TenantResult{TenantID: t.ID, TenantName: t.DisplayName()}
 	log := p.o.Logger.With("tenant_id", t.ID, "tenant", res.TenantName)
 	first := st.Cursor == ""
-	channels, route := p.o.Channels, p.o.Route
+	route := p.o.Route
 	if p.o.Initial == "silent" && st.LastRead.IsZero() {
-		channels, route = nil, nil // the first read, to its end, stores without notifying
+		route = nil // the first read, to its end, stores without notifying
 	}
 	req := central.EventsRequest{Tenant: t, Cursor: st.Cursor, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
 	if first {
 		req.FromDate = p.o.Now().Add(-p.o.Lookback)
 	}
-	err := p.readPages(stop, work, t, req, channels, route, true, &res)
+	err := p.readPages(stop, work, t, req, route, true, &res)
 	if err == nil && stop.Err() == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
 		from := p.o.Now().Add(-p.o.Overlap)
 		if lim := p.o.Now().Add(-p.o.Lookback); from.Before(lim) {
@@ -355,7 +354,7 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		}
 		oreq := central.EventsRequest{Tenant: t, FromDate: from, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
 		before := res.New
-		if err = p.readPages(stop, work, t, oreq, p.o.Channels, p.o.Route, false, &res); err == nil {
+		if err = p.readPages(stop, work, t, oreq, p.o.Route, false, &res); err == nil {
 			if err = p.o.Store.SetOverlapAt(work, t.ID, p.o.Now()); err != nil {
 				err = fmt.Errorf("store overlap time: %w", err)
 			}
@@ -384,7 +383,7 @@ var errStopped = errors.New("stopped before the end of the feed")
 // readPages follows a feed to its end. With advance, each page's
 // next_cursor is stored with it; without (overlap re-reads), the cursor
 // is left alone and only new detections are stored.
-func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req central.EventsRequest, channels []string,
+func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req central.EventsRequest,
 	route func(store.Detection) []store.Delivery, advance bool, res *TenantResult) error {
 	for {
 		page, err := p.o.Source.Events(work, req)
@@ -400,7 +399,7 @@ func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req cen
 				dets = append(dets, match.ToDetection(e, kind, t, now))
 			}
 		}
-		commit := store.PageCommit{TenantID: t.ID, Detections: dets, Channels: channels, Route: route, At: now}
+		commit := store.PageCommit{TenantID: t.ID, Detections: dets, Route: route, At: now}
 		if advance {
 			commit.Cursor = page.NextCursor
 			commit.EndOfFeed = !page.HasMore

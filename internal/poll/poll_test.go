@@ -20,6 +20,7 @@ import (
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/puawatch/puawatch/internal/store/storetest"
 )
 
 // These tests run the poller against real parts: the simulator over
@@ -181,7 +182,7 @@ func (e *env) poller(mod func(*poll.Options)) *poll.Poller {
 		Source:    e.src,
 		Store:     e.st,
 		Matcher:   m,
-		Channels:  channels,
+		Route:     storetest.ToChannels(channels),
 		PageLimit: 50,
 		Workers:   3,
 		Now:       e.clk.Now,

@@ -51,24 +51,24 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // within a list one value is enough (OR). Values are globs (package glob:
 // * ? [a-z], without regard to case).
 type Match struct {
-	Tenant       []string `yaml:"tenant"`        // tenant id or name
-	Type         []string `yaml:"type"`          // event type
-	Severity     []string `yaml:"severity"`      // low, medium, high, ...
-	Threat       []string `yaml:"threat"`        // threat name
-	EndpointType []string `yaml:"endpoint_type"` // computer, server, ...
+	Tenant       []string `yaml:"tenant,omitempty"`        // tenant id or name
+	Type         []string `yaml:"type,omitempty"`          // event type
+	Severity     []string `yaml:"severity,omitempty"`      // low, medium, high, ...
+	Threat       []string `yaml:"threat,omitempty"`        // threat name
+	EndpointType []string `yaml:"endpoint_type,omitempty"` // computer, server, ...
 }
 
 // Spec is a route as configured (YAML).
 type Spec struct {
-	Match         Match     `yaml:"match"`
-	Receivers     []string  `yaml:"receivers"`
-	Continue      bool      `yaml:"continue"`
-	GroupBy       []string  `yaml:"group_by"`        // tenant, endpoint, threat, type; nil: inherited
-	GroupWait     *Duration `yaml:"group_wait"`      // nil: inherited
-	GroupInterval *Duration `yaml:"group_interval"`  // nil: inherited
-	DigestAbove   *int      `yaml:"digest_above"`    // nil: inherited
-	MaxPerMessage *int      `yaml:"max_per_message"` // nil: inherited
-	Routes        []Spec    `yaml:"routes"`
+	Match         Match     `yaml:"match,omitempty"`
+	Receivers     []string  `yaml:"receivers,omitempty"`
+	Continue      bool      `yaml:"continue,omitempty"`
+	GroupBy       []string  `yaml:"group_by,omitempty"`        // tenant, endpoint, threat, type; nil: inherited
+	GroupWait     *Duration `yaml:"group_wait,omitempty"`      // nil: inherited
+	GroupInterval *Duration `yaml:"group_interval,omitempty"`  // nil: inherited
+	DigestAbove   *int      `yaml:"digest_above,omitempty"`    // nil: inherited
+	MaxPerMessage *int      `yaml:"max_per_message,omitempty"` // nil: inherited
+	Routes        []Spec    `yaml:"routes,omitempty"`
 }
 
 // Grouping says how one route's detections are put into messages.

@@ -79,18 +79,21 @@ type Delivery struct {
 	Wait, Interval time.Duration
 	// DigestAbove: a group with more due rows than this is sent as
 	// digests of at most MaxPerMessage detections; with this many or
-	// fewer, one message each. MaxPerMessage 0 is the channel's default.
+	// fewer, one message each. MaxPerMessage 0 is DefaultMaxPerMessage.
 	DigestAbove, MaxPerMessage int
 }
+
+// DefaultMaxPerMessage caps a digest whose Delivery leaves MaxPerMessage 0.
+const DefaultMaxPerMessage = 100
 
 // PageCommit is what one page of a tenant's feed changes.
 type PageCommit struct {
 	TenantID   string
 	Cursor     string      // the page's next_cursor; "" keeps the stored cursor (overlap re-reads)
 	Detections []Detection // matched events of the page; those stored before are skipped
-	Channels   []string    // one outbox row per new detection and channel (when Route is nil)
-	// Route, when set, says where each new detection goes instead of
-	// Channels.
+	// Route says where each new detection goes: an outbox row per
+	// Delivery. Nil (or no Delivery) stores the detection without
+	// notifying (poll.initial silent).
 	Route     func(Detection) []Delivery
 	EndOfFeed bool // has_more was false: LastRead is set to At
 	At        time.Time

@@ -14,6 +14,7 @@ import (
 	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
+	"github.com/puawatch/puawatch/internal/store/storetest"
 )
 
 func get(t *testing.T, srv *httptest.Server, path string) (int, string) {
@@ -35,7 +36,7 @@ func TestEndpoints(t *testing.T) {
 	}
 	defer st.Close()
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := st.CommitPage(ctx, store.PageCommit{TenantID: "t1", At: at, Channels: []string{"email"},
+	if _, err := st.CommitPage(ctx, store.PageCommit{TenantID: "t1", At: at, Route: storetest.ToChannels([]string{"email"}),
 		Detections: []store.Detection{{EventID: "e1", TenantID: "t1"}, {EventID: "e2", TenantID: "t1"}}}); err != nil {
 		t.Fatal(err)
 	}

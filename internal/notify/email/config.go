@@ -12,7 +12,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
 )
@@ -40,40 +42,84 @@ const (
 	DefaultTimeout      = 30 * time.Second
 )
 
-// Config configures the e-mail channel.
+// Config configures the e-mail channel. The YAML section (smtp_url,
+// from, to, ca_file, template) fills the fields with yaml tags; Validate
+// and New read SMTPURL into the server fields (Host, Port, TLS, Username,
+// Password) and CAFile into RootCAs. Code may set the server fields
+// directly and leave SMTPURL empty.
 type Config struct {
+	// SMTPURL is smtp://[user:pass@]host[:port][?starttls=required|none]
+	// or smtps://[user:pass@]host[:port] (ParseURL). A secret: it may
+	// carry the password.
+	SMTPURL secret.Secret `yaml:"smtp_url"`
+	// CAFile is a PEM bundle trusted besides the system roots for the
+	// SMTP server (certpool.Load).
+	CAFile string `yaml:"ca_file"`
 	// Host is the SMTP server's name or IP address.
-	Host string
+	Host string `yaml:"-"`
 	// Port defaults to 587 (starttls), 465 (tls) or 25 (none).
-	Port int
+	Port int `yaml:"-"`
 	// TLS defaults to TLSStartTLS.
-	TLS TLSMode
+	TLS TLSMode `yaml:"-"`
 	// Username enables SMTP AUTH (PLAIN or LOGIN; SCRAM when offered).
-	Username string
+	Username string `yaml:"-"`
 	// Password is the SMTP AUTH password.
-	Password secret.Secret
+	Password secret.Secret `yaml:"-"`
 	// From is the sender address, "Name <addr>" or "addr".
-	From string
+	From string `yaml:"from"`
 	// To are the recipients; one message goes to all of them.
-	To []string
+	To []string `yaml:"to"`
 	// RootCAs verifies the server certificate (nil: the system roots).
-	RootCAs *x509.CertPool
+	RootCAs *x509.CertPool `yaml:"-"`
 	// Timeout bounds the connection and each SMTP command (default 30s).
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"-"`
 	// HeloName is the EHLO name (default: the machine's host name).
-	HeloName string
+	HeloName string `yaml:"-"`
 	// Location shows times in this zone too, besides UTC (nil: UTC only).
-	Location *time.Location
+	Location *time.Location `yaml:"-"`
 	// CentralURL is the Sophos Central address every detection links to
 	// ("": https://central.sophos.com). It must be an http or https URL.
-	CentralURL string
+	CentralURL string `yaml:"-"`
 	// Template is the path of a Go text/template file, executed over a
 	// render.View, whose output is the text/plain part of every mail
 	// instead of the default layout. The text/html part is then that same
 	// text, HTML-escaped, inside <pre>: a template writes plain text only,
 	// never HTML, and no value of the View can become markup or a link.
 	// The Subject stays the View's title. "" uses the default layout.
-	Template string
+	Template string `yaml:"template"`
+}
+
+var _ notify.ReceiverConfig = (*Config)(nil)
+
+// Inherit fills the SMTP URL and the sender from section (the top-level
+// email section) where c leaves them empty: a receiver names only its
+// recipients and shares the server.
+func (c *Config) Inherit(section Config) {
+	if c.SMTPURL.Empty() {
+		c.SMTPURL = section.SMTPURL
+	}
+	if c.From == "" {
+		c.From = section.From
+	}
+}
+
+// SecretKeys names the keys holding a secret: smtp_url when it carries a
+// password.
+func (c Config) SecretKeys() []string {
+	if u, err := url.Parse(c.SMTPURL.Reveal()); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return []string{"smtp_url"}
+		}
+	}
+	return nil
+}
+
+// Build validates c and returns its Notifier, with env's time zone and
+// Sophos Central address.
+func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
+	cc := *c
+	cc.Location, cc.CentralURL = env.Location, env.CentralURL
+	return New(cc)
 }
 
 // mode returns the effective TLS mode.
@@ -116,72 +162,90 @@ func (c Config) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.p
 // (render.Sample) to some text. Errors about the template name
 // "template", those about the Sophos Central address "central_url".
 func (c Config) Validate() error {
-	_, err := c.validate()
+	_, _, err := c.validate()
 	return err
 }
 
-// validate is Validate, also returning the loaded template (nil when
-// c.Template is "").
-func (c Config) validate() (*render.Template, error) {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("email: "+format, a...)) }
-	switch {
-	case c.Host == "":
-		add("no SMTP host is set; set the host of your mail server (or an smtp:// URL)")
-	case strings.IndexFunc(c.Host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) >= 0:
-		add("SMTP host %q is not a host name or IP address", c.Host)
-	}
-	if c.Port < 0 || c.Port > 65535 {
-		add("SMTP port %d is out of range; use 1-65535 (or 0 for the default of the TLS mode)", c.Port)
-	}
-	switch c.TLS {
-	case "", TLSStartTLS, TLSImplicit:
-	case TLSNone:
-		if c.Host != "" && !loopback.Host(c.Host) {
-			add("TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
-				"use starttls or tls, or relay through a local mail server", c.Host)
+// validate is Validate, also returning c with SMTPURL and CAFile read
+// into their fields, and the loaded template (nil when c.Template is "").
+func (c Config) validate() (Config, *render.Template, error) {
+	var ps notify.Problems
+	if !c.SMTPURL.Empty() {
+		u, err := ParseURL(c.SMTPURL.Reveal())
+		if err != nil {
+			ps.Add("smtp_url", "%v", err)
+		} else {
+			c.Host, c.Port, c.TLS, c.Username, c.Password = u.Host, u.Port, u.TLS, u.Username, u.Password
 		}
-	default:
-		add("TLS mode %q is not known; use %q, %q or %q", c.TLS, TLSStartTLS, TLSImplicit, TLSNone)
+	} else if c.Host == "" {
+		ps.Add("smtp_url", "not set: write smtp://user:password@host:587 (STARTTLS) or smtps://host:465")
+	}
+	if c.CAFile != "" {
+		pool, err := certpool.Load(c.CAFile)
+		if err != nil {
+			ps.Add("ca_file", "%v", err)
+		}
+		c.RootCAs = pool
+	}
+	if len(ps) == 0 {
+		switch {
+		case c.Host == "":
+			ps.Add("smtp_url", "no SMTP host is set; set the host of your mail server")
+		case strings.IndexFunc(c.Host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) >= 0:
+			ps.Add("smtp_url", "SMTP host %q is not a host name or IP address", c.Host)
+		}
+		if c.Port < 0 || c.Port > 65535 {
+			ps.Add("smtp_url", "SMTP port %d is out of range; use 1-65535 (or 0 for the default of the TLS mode)", c.Port)
+		}
+		switch c.TLS {
+		case "", TLSStartTLS, TLSImplicit:
+		case TLSNone:
+			if c.Host != "" && !loopback.Host(c.Host) {
+				ps.Add("smtp_url", "TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
+					"use starttls or tls, or relay through a local mail server", c.Host)
+			}
+		default:
+			ps.Add("smtp_url", "TLS mode %q is not known; use %q, %q or %q", c.TLS, TLSStartTLS, TLSImplicit, TLSNone)
+		}
+		if c.Username == "" && !c.Password.Empty() {
+			ps.Add("smtp_url", "a password is set but no username; set the username too")
+		}
+		if strings.ContainsAny(c.Username, "\r\n\x00") {
+			ps.Add("smtp_url", "the username contains control characters")
+		}
 	}
 	if c.From == "" {
-		add("no sender (from) address is set")
+		ps.Add("from", "not set: set the sender address")
 	} else if err := checkAddress(c.From); err != nil {
-		add("sender address %q: %v", c.From, err)
+		ps.Add("from", "%q: %v", c.From, err)
 	}
 	if len(c.To) == 0 {
-		add("no recipient (to) address is set; set at least one")
+		ps.Add("to", "empty: name at least one recipient")
 	}
 	for _, to := range c.To {
 		if err := checkAddress(to); err != nil {
-			add("recipient address %q: %v", to, err)
+			ps.Add("to", "%q: %v", to, err)
 		}
 	}
-	if c.Username == "" && !c.Password.Empty() {
-		add("a password is set but no username; set the username too")
-	}
-	if strings.ContainsAny(c.Username, "\r\n\x00") {
-		add("the username contains control characters")
-	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative", c.Timeout)
+		ps.Add("timeout", "%s is negative", c.Timeout)
 	}
 	if strings.IndexFunc(c.HeloName, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		add("HELO name %q contains spaces or control characters", c.HeloName)
+		ps.Add("helo_name", "%q contains spaces or control characters", c.HeloName)
 	}
 	if c.CentralURL != "" && !webURL(c.CentralURL) {
-		add("central_url: %q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
+		ps.Add("central_url", "%q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
 	}
 	var tmpl *render.Template
 	if c.Template != "" {
 		t, err := loadTemplate(c.Template)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("email: %w", err))
+			ps.Add("template", "%v", err)
 		} else {
 			tmpl = t
 		}
 	}
-	return tmpl, errors.Join(errs...)
+	return c, tmpl, ps.Err()
 }
 
 // loadTemplate reads a user's template (render.Load) and checks that it
@@ -189,7 +253,7 @@ func (c Config) validate() (*render.Template, error) {
 func loadTemplate(path string) (*render.Template, error) {
 	t, err := render.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
+		return nil, err
 	}
 	if _, _, err := bodies(render.Sample(), t); err != nil {
 		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)
@@ -230,12 +294,12 @@ func ParseURL(raw string) (Config, error) {
 	if err != nil {
 		// Neither the URL nor the parser's message is shown: what looks
 		// like a port may be a password whose host was left out.
-		return Config{}, errors.New("email: the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
+		return Config{}, errors.New("the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
 			"and percent-encode special characters (such as @ : / % ?) in the user name and password")
 	}
 	shown := shownURL(u)
 	bad := func(format string, a ...any) (Config, error) {
-		return Config{}, fmt.Errorf("email: smtp URL %s: "+format, append([]any{shown}, a...)...)
+		return Config{}, fmt.Errorf("smtp URL %s: "+format, append([]any{shown}, a...)...)
 	}
 	var c Config
 	switch u.Scheme {

@@ -33,7 +33,7 @@ var _ notify.Notifier = (*Notifier)(nil)
 
 // New validates c, loads its template (if any) and returns a Notifier.
 func New(c Config) (*Notifier, error) {
-	tmpl, err := c.validate()
+	c, tmpl, err := c.validate()
 	if err != nil {
 		return nil, err
 	}

@@ -140,18 +140,18 @@ func TestValidate(t *testing.T) {
 		name, want string
 		edit       func(*Config)
 	}{
-		{"no host", "no SMTP host", func(c *Config) { c.Host = "" }},
+		{"no host", "smtp_url: not set", func(c *Config) { c.Host = "" }},
 		{"none to remote host", "only allowed to a loopback host", func(c *Config) { c.TLS = TLSNone }},
 		{"none to 10.0.0.1", "only allowed to a loopback host", func(c *Config) { c.TLS, c.Host = TLSNone, "10.0.0.1" }},
 		{"unknown mode", "not known", func(c *Config) { c.TLS = "maybe" }},
-		{"no from", "no sender", func(c *Config) { c.From = "" }},
-		{"bad from", "sender address", func(c *Config) { c.From = "not an address" }},
-		{"no to", "no recipient", func(c *Config) { c.To = nil }},
-		{"bad to", "recipient address", func(c *Config) { c.To = []string{"b@example.com", "x@"} }},
+		{"no from", "from: not set", func(c *Config) { c.From = "" }},
+		{"bad from", "from: \"not an address\": not a valid address", func(c *Config) { c.From = "not an address" }},
+		{"no to", "to: empty", func(c *Config) { c.To = nil }},
+		{"bad to", "to: \"x@\": not a valid address", func(c *Config) { c.To = []string{"b@example.com", "x@"} }},
 		{"injected to", "control characters", func(c *Config) { c.To = []string{"b@example.com\r\nBcc: e@x"} }},
 		{"password without user", "no username", func(c *Config) { c.Password = password }},
 		{"bad port", "out of range", func(c *Config) { c.Port = 70000 }},
-		{"bad helo", "HELO", func(c *Config) { c.HeloName = "a b" }},
+		{"bad helo", "helo_name: ", func(c *Config) { c.HeloName = "a b" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good

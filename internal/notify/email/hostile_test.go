@@ -188,7 +188,7 @@ func TestTemplateValidate(t *testing.T) {
 			c := good
 			c.Template = tc.path
 			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), "email: template: ") || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !strings.HasPrefix(err.Error(), "template: ") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate = %v, want an error naming the template with %q", err, tc.want)
 			}
 			if _, err := New(c); err == nil {

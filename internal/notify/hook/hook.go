@@ -9,7 +9,6 @@ package hook
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,17 +27,23 @@ const DefaultTimeout = 15 * time.Second
 type Config struct {
 	// URL is the webhook URL. It is a secret: its path or query is the
 	// credential. It must be https, or http to a loopback host.
-	URL secret.Secret
+	URL secret.Secret `yaml:"url"`
 	// Template is the path of a Go text/template file whose text replaces
 	// the default message body; "" uses the default rendering.
-	Template string
+	Template string `yaml:"template"`
 	// Location shows times in this zone too, besides UTC (nil: UTC only).
-	Location *time.Location
+	Location *time.Location `yaml:"-"`
 	// CentralURL is the Sophos Central address messages link to ("":
 	// https://central.sophos.com).
-	CentralURL string
+	CentralURL string `yaml:"-"`
 	// Timeout bounds one request (0: DefaultTimeout).
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"-"`
+}
+
+// WithEnv is c with env's time zone and Sophos Central address.
+func (c Config) WithEnv(env notify.Env) Config {
+	c.Location, c.CentralURL = env.Location, env.CentralURL
+	return c
 }
 
 // Channel is what a chat channel brings: its name for errors, a hint for
@@ -63,24 +68,24 @@ func (c Config) timeout() time.Duration {
 // central_url (an http or https URL) and timeout (not negative). Errors
 // never show the webhook URL beyond its scheme and host.
 func (c Config) Validate(ch Channel) error {
-	var errs []error
+	var ps notify.Problems
 	if c.URL.Empty() {
-		errs = append(errs, fmt.Errorf("%s: url: no webhook URL is set; set %s", ch.Name, ch.URLHint))
-	} else if err := notify.CheckURL("url", c.URL.Reveal()); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", ch.Name, err))
+		ps.Add("url", "not set: set %s", ch.URLHint)
+	} else if err := notify.CheckURL("", c.URL.Reveal()); err != nil {
+		ps.Add("url", "%v", err)
 	}
 	if c.Template != "" {
 		if _, err := ch.LoadTemplate(c.Template); err != nil {
-			errs = append(errs, err)
+			ps.Add("template", "%v", err)
 		}
 	}
 	if c.CentralURL != "" && !WebURL(c.CentralURL) {
-		errs = append(errs, fmt.Errorf("%s: central_url: %q is not an http or https URL; write https://central.sophos.com", ch.Name, c.CentralURL))
+		ps.Add("central_url", "%q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("%s: timeout: %s is negative; use a positive duration, or 0 for %s", ch.Name, c.Timeout, DefaultTimeout))
+		ps.Add("timeout", "%s is negative; use a positive duration, or 0 for %s", c.Timeout, DefaultTimeout)
 	}
-	return errors.Join(errs...)
+	return ps.Err()
 }
 
 // WebURL reports whether raw is an absolute http or https URL with a host.

@@ -273,7 +273,7 @@ func TestValidate(t *testing.T) {
 		"loopback teams":     {hook.Config{URL: "http://127.0.0.1:8080" + hooktest.TeamsPath + hooktest.TeamsQuery, Timeout: time.Second, CentralURL: hooktest.Central}, nil},
 		"localhost":          {hook.Config{URL: "http://localhost" + hooktest.SlackPath}, nil},
 		"ipv6":               {hook.Config{URL: "http://[::1]:8080" + hooktest.TeamsPath + hooktest.TeamsQuery}, nil},
-		"empty":              {hook.Config{}, []string{"url: no webhook URL", urlHint}},
+		"empty":              {hook.Config{}, []string{"url: not set", urlHint}},
 		"plain http slack":   {hook.Config{URL: "http://hooks.slack.com" + hooktest.SlackPath}, []string{"url: http://hooks.slack.com/… is plain http"}},
 		"plain http teams":   {hook.Config{URL: "http://prod-12.westeurope.logic.azure.com" + hooktest.TeamsPath + hooktest.TeamsQuery}, []string{"url: http://prod-12.westeurope.logic.azure.com/… is plain http"}},
 		"not a URL slack":    {hook.Config{URL: "hooks.slack.com" + hooktest.SlackPath}, []string{"url: not a URL"}},
@@ -304,8 +304,10 @@ func TestValidate(t *testing.T) {
 				t.Errorf("%s: Validate = %v, want %q", name, err, want)
 			}
 		}
-		if !strings.HasPrefix(err.Error(), "test: ") {
-			t.Errorf("%s: Validate = %v, want it to name the channel", name, err)
+		for _, fe := range notify.FieldErrors(err) {
+			if fe.Key == "" {
+				t.Errorf("%s: Validate = %v, want every problem to name its key", name, err)
+			}
 		}
 		checkRedacted(t, err)
 		if _, nerr := hook.New(channel(), tt.c, nil); nerr == nil {

@@ -57,21 +57,50 @@ type Notifier struct {
 
 var _ notify.Notifier = (*Notifier)(nil)
 
+// Config is the JSONL receiver's configuration.
+type Config struct {
+	// Path is the file appended to, or "-" for standard output.
+	Path string `yaml:"path"`
+}
+
+var _ notify.ReceiverConfig = (*Config)(nil)
+
+// Validate checks that a path is set.
+func (c Config) Validate() error {
+	var ps notify.Problems
+	if c.Path == "" {
+		ps.Add("path", `not set: a file path, or "-" for standard output`)
+	}
+	return ps.Err()
+}
+
+// Build opens the file (or takes env.Stdout for "-").
+func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	n, err := New(c.Path, env.Stdout)
+	if err != nil {
+		return nil, &notify.FieldError{Key: "path", Msg: err.Error()}
+	}
+	return n, nil
+}
+
 // New opens path for appending (created with mode 0600 if missing), or
 // writes to stdout when path is "-".
 func New(path string, stdout io.Writer) (*Notifier, error) {
 	switch path {
 	case "":
-		return nil, errors.New(`jsonl: no path; set a file path, or "-" for standard output`)
+		return nil, errors.New(`no path; set a file path, or "-" for standard output`)
 	case "-":
 		if stdout == nil {
-			return nil, errors.New("jsonl: path is - but there is no standard output")
+			return nil, errors.New("path is - but there is no standard output")
 		}
 		return &Notifier{w: stdout, path: "-"}, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("jsonl: open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return &Notifier{w: f, f: f, path: path}, nil
 }

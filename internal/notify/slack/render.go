@@ -173,15 +173,12 @@ func Funcs() template.FuncMap {
 	return template.FuncMap{"slack": Escape, "slackcode": Code}
 }
 
-// LoadTemplate reads a Slack template (with Funcs) and checks that it
-// renders the sample detection into a message Slack accepts. Errors name
-// the template.
-func LoadTemplate(path string) (*render.Template, error) { return loadChecked(path) }
-
+// loadChecked reads a template (with Funcs) and checks that it renders
+// the sample detection into a message the service accepts.
 func loadChecked(path string) (*render.Template, error) {
 	t, err := render.LoadWithFuncs(path, Funcs())
 	if err != nil {
-		return nil, fmt.Errorf("slack: template: %w", err)
+		return nil, err
 	}
 	if _, err := Render(render.Sample(), t); err != nil {
 		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)

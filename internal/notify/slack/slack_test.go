@@ -265,7 +265,7 @@ func TestTemplateReplacesSections(t *testing.T) {
 
 func TestTemplateOutputIsCut(t *testing.T) {
 	path := hooktest.WriteFile(t, "long.tmpl", `{{range .Detections}}{{slack .Path}}{{end}}`)
-	tmpl, err := LoadTemplate(path)
+	tmpl, err := loadChecked(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 )
@@ -46,78 +47,102 @@ const probeWait = time.Millisecond
 // Config configures the syslog channel.
 type Config struct {
 	// Network is "udp", "tcp" or "tls".
-	Network string
+	Network string `yaml:"network"`
 	// Address is the receiver's host:port (514 is usual for udp and tcp,
 	// 6514 for tls).
-	Address string
+	Address string `yaml:"address"`
 	// Format of MSG: "json" (the default) or "cef".
-	Format string
+	Format string `yaml:"format"`
 	// Facility is the syslog facility, 1-23; 0 means DefaultFacility (4,
 	// auth). Facility 0 (kernel) cannot be chosen.
-	Facility int
+	Facility int `yaml:"facility"`
+	// CAFile is a PEM bundle trusted besides the system roots for tls
+	// (certpool.Load); Build loads it into RootCAs.
+	CAFile string `yaml:"ca_file"`
 	// RootCAs verifies the server certificate for tls (nil: the system
 	// roots).
-	RootCAs *x509.CertPool
+	RootCAs *x509.CertPool `yaml:"-"`
 	// ServerName is the name the server certificate must be issued to,
 	// for tls (default: the host of Address).
-	ServerName string
+	ServerName string `yaml:"-"`
 	// Timeout bounds connecting and sending one notification (default
 	// 15s); a shorter context deadline wins.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"-"`
 	// Hostname is the HOSTNAME field (default: this machine's host name).
 	// It is cut to printable US-ASCII without spaces, at most 255 octets.
-	Hostname string
+	Hostname string `yaml:"-"`
 	// Location is passed to render.Options; messages carry UTC times only,
 	// so it does not change what is sent.
-	Location *time.Location
+	Location *time.Location `yaml:"-"`
 	// CentralURL is passed to render.Options ("" is
 	// https://central.sophos.com); messages do not carry it.
-	CentralURL string
+	CentralURL string `yaml:"-"`
 }
 
+var _ notify.ReceiverConfig = (*Config)(nil)
+
 // Validate checks c: a known network and format, a host:port address, a
-// facility from 0 to 23, TLS settings only for tls, a timeout that is not
-// negative and a printable host name.
+// facility from 0 to 23, TLS settings (a CA file that loads) only for
+// tls, a timeout that is not negative and a printable host name.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("syslog: "+format, a...)) }
+	_, err := c.resolve()
+	return err
+}
+
+// resolve is Validate, also returning c with its CA file loaded.
+func (c Config) resolve() (Config, error) {
+	var ps notify.Problems
 	switch c.Network {
 	case NetworkUDP, NetworkTCP, NetworkTLS:
 	case "":
-		add("no network is set; set %q (recommended), %q or %q", NetworkTLS, NetworkTCP, NetworkUDP)
+		ps.Add("network", "not set: set %q (recommended), %q or %q", NetworkTLS, NetworkTCP, NetworkUDP)
 	default:
-		add("network %q is not known; use %q, %q or %q", c.Network, NetworkTLS, NetworkTCP, NetworkUDP)
+		ps.Add("network", "%q is not known; use %q, %q or %q", c.Network, NetworkTLS, NetworkTCP, NetworkUDP)
 	}
 	if c.Address == "" {
-		add("no address is set; set the receiver's host:port (such as siem.example.com:6514)")
+		ps.Add("address", "not set: set the receiver's host:port (such as siem.example.com:6514)")
 	} else if host, port, err := net.SplitHostPort(c.Address); err != nil {
-		add("address %q is not host:port (%v); write siem.example.com:514, or [2001:db8::1]:514", c.Address, err)
+		ps.Add("address", "%q is not host:port (%v); write siem.example.com:514, or [2001:db8::1]:514", c.Address, err)
 	} else {
 		if host == "" || strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }) {
-			add("address %q has no valid host", c.Address)
+			ps.Add("address", "%q has no valid host", c.Address)
 		}
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			add("address %q: port %q is not a number from 1 to 65535", c.Address, port)
+			ps.Add("address", "%q: port %q is not a number from 1 to 65535", c.Address, port)
 		}
 	}
 	switch c.Format {
 	case "", FormatJSON, FormatCEF:
 	default:
-		add("format %q is not known; use %q or %q", c.Format, FormatJSON, FormatCEF)
+		ps.Add("format", "%q is not known; use %q or %q", c.Format, FormatJSON, FormatCEF)
 	}
 	if c.Facility < 0 || c.Facility > 23 {
-		add("facility %d is out of range; use 1-23 (4 auth, 10 authpriv, 13 log audit, 16-23 local0-local7), or 0 for the default (4)", c.Facility)
+		ps.Add("facility", "%d is out of range; use 1-23 (4 auth, 10 authpriv, 13 log audit, 16-23 local0-local7), or 0 for the default (4)", c.Facility)
 	}
-	if c.Network != NetworkTLS && c.Network != "" && (c.RootCAs != nil || c.ServerName != "") {
-		add("a CA or server name is set but network is %q; they apply to %q only", c.Network, NetworkTLS)
+	if c.Network != NetworkTLS && c.Network != "" && (c.RootCAs != nil || c.ServerName != "" || c.CAFile != "") {
+		ps.Add("ca_file", "a CA or server name is set but network is %q; they apply to %q only", c.Network, NetworkTLS)
+	} else if c.CAFile != "" {
+		pool, err := certpool.Load(c.CAFile)
+		if err != nil {
+			ps.Add("ca_file", "%v", err)
+		}
+		c.RootCAs = pool
 	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative", c.Timeout)
+		ps.Add("timeout", "%s is negative", c.Timeout)
 	}
 	if c.Hostname != "" && headerField(c.Hostname, 255) != c.Hostname {
-		add("host name %q must be printable US-ASCII without spaces, at most 255 characters", c.Hostname)
+		ps.Add("hostname", "%q must be printable US-ASCII without spaces, at most 255 characters", c.Hostname)
 	}
-	return errors.Join(errs...)
+	return c, ps.Err()
+}
+
+// Build validates c and returns its Notifier, with env's time zone and
+// Sophos Central address. It does not connect.
+func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
+	cc := *c
+	cc.Location, cc.CentralURL = env.Location, env.CentralURL
+	return New(cc)
 }
 
 // Notifier sends messages to a syslog receiver, one syslog message per
@@ -142,7 +167,8 @@ var _ notify.Notifier = (*Notifier)(nil)
 // New checks c and returns a Notifier. It does not connect: the first
 // Notify does.
 func New(c Config) (*Notifier, error) {
-	if err := c.Validate(); err != nil {
+	c, err := c.resolve()
+	if err != nil {
 		return nil, err
 	}
 	if c.Format == "" {

@@ -794,8 +794,14 @@ func TestValidate(t *testing.T) {
 		"negative timeout": {Network: "tcp", Address: "h:514", Timeout: -time.Second},
 		"bad hostname":     {Network: "tcp", Address: "h:514", Hostname: "my host"},
 	} {
-		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "syslog: ") {
-			t.Errorf("%s: Validate = %v", name, err)
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%s: Validate accepted it", name)
+		}
+		for _, fe := range notify.FieldErrors(err) {
+			if fe.Key == "" {
+				t.Errorf("%s: Validate = %v, want every problem to name its key", name, err)
+			}
 		}
 		if _, err := New(c); err == nil {
 			t.Errorf("%s: New accepted %+v", name, c)

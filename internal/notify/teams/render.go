@@ -205,14 +205,12 @@ func size(v any) int {
 //	teams  Escape: a value escaped for Adaptive Card Markdown
 func Funcs() template.FuncMap { return template.FuncMap{"teams": Escape} }
 
-// LoadTemplate reads a Teams template (with Funcs) and checks that it
-// renders the sample detection. Errors name the template.
-func LoadTemplate(path string) (*render.Template, error) { return loadChecked(path) }
-
+// loadChecked reads a template (with Funcs) and checks that it renders
+// the sample detection into a message the service accepts.
 func loadChecked(path string) (*render.Template, error) {
 	t, err := render.LoadWithFuncs(path, Funcs())
 	if err != nil {
-		return nil, fmt.Errorf("teams: template: %w", err)
+		return nil, err
 	}
 	if _, err := Render(render.Sample(), t); err != nil {
 		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/hook"
 )
 
@@ -19,6 +20,14 @@ type Config hook.Config
 // central_url, timeout); errors never show the webhook URL beyond its
 // scheme and host.
 func (c Config) Validate() error { return hook.Config(c).Validate(channel()) }
+
+var _ notify.ReceiverConfig = (*Config)(nil)
+
+// Build validates c and returns its Notifier, with env's time zone and
+// Sophos Central address.
+func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
+	return New(Config(hook.Config(*c).WithEnv(env)), nil)
+}
 
 // Notifier posts messages to a Teams Workflows webhook.
 type Notifier = hook.Notifier

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,24 +27,34 @@ type Config struct {
 	// URL receives the POST requests: https, or http to a loopback host.
 	// It is a secret because webhook URLs often carry a token; errors and
 	// logs show only its scheme and host.
-	URL secret.Secret
+	URL secret.Secret `yaml:"url"`
 	// Secret is the HMAC-SHA256 signing key (its bytes as written, not
 	// hex-decoded); empty: requests are not signed.
-	Secret secret.Secret
+	Secret secret.Secret `yaml:"secret"`
 	// Headers are added to every request, such as an Authorization or
 	// API key header. Values are treated as secrets (never shown); names
 	// must be HTTP tokens, values must not hold control characters, and
 	// the headers puawatch sets (Content-Type, Content-Length, Host,
 	// Idempotency-Key, X-Puawatch-*, and hop-by-hop headers) are refused.
-	Headers map[string]string
+	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds one request, connection included (default 15s).
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"-"`
 	// Location is passed to render.Options; the body carries UTC times
 	// only, so it does not change what is sent.
-	Location *time.Location
+	Location *time.Location `yaml:"-"`
 	// CentralURL is Sophos Central's web address for the body's
 	// central_url ("" is https://central.sophos.com).
-	CentralURL string
+	CentralURL string `yaml:"-"`
+}
+
+var _ notify.ReceiverConfig = (*Config)(nil)
+
+// Build validates c and returns its Notifier, with env's time zone and
+// Sophos Central address.
+func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
+	cc := *c
+	cc.Location, cc.CentralURL = env.Location, env.CentralURL
+	return New(cc, nil)
 }
 
 // reserved are headers a custom header may not set (lower case).
@@ -57,11 +66,11 @@ var reserved = []string{"content-type", "content-length", "host", "idempotency-k
 // characters, and a timeout that is not negative. Errors never show a
 // header value or the URL's path and query.
 func (c Config) Validate() error {
-	var errs []error
+	var ps notify.Problems
 	if c.URL.Empty() {
-		errs = append(errs, errors.New("webhook: no URL is set; set the https URL that receives the notifications"))
-	} else if err := notify.CheckURL("webhook: url", c.URL.Reveal()); err != nil {
-		errs = append(errs, err)
+		ps.Add("url", "not set: set the https URL that receives the notifications")
+	} else if err := notify.CheckURL("", c.URL.Reveal()); err != nil {
+		ps.Add("url", "%v", err)
 	}
 	names := make([]string, 0, len(c.Headers))
 	for k := range c.Headers {
@@ -74,24 +83,24 @@ func (c Config) Validate() error {
 		lk := strings.ToLower(k)
 		switch {
 		case !validToken(k):
-			errs = append(errs, fmt.Errorf("webhook: header name %s is not a valid HTTP header name "+
-				"(letters, digits and !#$%%&'*+-.^_`|~ only; no spaces, colons or line breaks)", shown))
+			ps.Add("headers", "%s is not a valid HTTP header name "+
+				"(letters, digits and !#$%%&'*+-.^_`|~ only; no spaces, colons or line breaks)", shown)
 			continue
 		case slices.Contains(reserved, lk) || strings.HasPrefix(lk, "x-puawatch-"):
-			errs = append(errs, fmt.Errorf("webhook: header %s is set by puawatch and cannot be configured; remove it", shown))
+			ps.Add("headers", "%s is set by puawatch and cannot be configured; remove it", shown)
 		}
 		if prev, dup := seen[lk]; dup {
-			errs = append(errs, fmt.Errorf("webhook: header %s is given twice (also as %q); keep one", shown, prev))
+			ps.Add("headers", "%s is given twice (also as %q); keep one", shown, prev)
 		}
 		seen[lk] = k
 		if strings.ContainsFunc(c.Headers[k], badValueRune) {
-			errs = append(errs, fmt.Errorf("webhook: the value of header %s contains a line break or another control character; remove it", shown))
+			ps.Add("headers", "the value of %s contains a line break or another control character; remove it", shown)
 		}
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("webhook: timeout %s is negative", c.Timeout))
+		ps.Add("timeout", "%s is negative", c.Timeout)
 	}
-	return errors.Join(errs...)
+	return ps.Err()
 }
 
 // validToken reports whether s is an RFC 9110 token.

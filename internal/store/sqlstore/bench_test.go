@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/storetest"
 )
 
 // BenchmarkCommitPage commits pages as the poller does: a page of 200
@@ -19,7 +20,7 @@ func BenchmarkCommitPage(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		p := store.PageCommit{TenantID: "tenant-1", Cursor: fmt.Sprintf("cursor-%d", n), Channels: []string{"email", "slack"}, At: at}
+		p := store.PageCommit{TenantID: "tenant-1", Cursor: fmt.Sprintf("cursor-%d", n), Route: storetest.ToChannels([]string{"email", "slack"}), At: at}
 		for i := range detected {
 			p.Detections = append(p.Detections, store.Detection{
 				EventID: fmt.Sprintf("%08d-%04d", n, i), TenantID: "tenant-1", TenantName: "Tenant One",

@@ -16,10 +16,10 @@ import (
 // stored before (a detection with an empty TenantID takes p.TenantID, a
 // zero SeenAt takes p.At; an event id repeated within the page counts
 // once); and adds one pending outbox row, due at p.At, per new detection
-// and channel (duplicate channels count once). It returns the new
-// detections as stored. If anything fails, nothing is written: the cursor
-// does not move. A detection with an empty EventID, an empty channel name
-// or a zero p.At are rejected.
+// Delivery that p.Route gives it (a channel named twice counts once). It
+// returns the new detections as stored. If anything fails, nothing is
+// written: the cursor does not move. A detection with an empty EventID, a
+// delivery with an empty channel name or a zero p.At are rejected.
 func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Detection, error) {
 	tenantID := clean(p.TenantID)
 	if tenantID == "" {
@@ -28,23 +28,7 @@ func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Det
 	if p.At.IsZero() {
 		return nil, fmt.Errorf("sqlstore: commit page of tenant %q: zero commit time", tenantID)
 	}
-	var channels []string
-	seen := map[string]bool{}
-	for _, ch := range p.Channels {
-		ch = clean(ch)
-		if ch == "" {
-			return nil, fmt.Errorf("sqlstore: commit page of tenant %q: empty channel name", tenantID)
-		}
-		if !seen[ch] {
-			seen[ch] = true
-			channels = append(channels, ch)
-		}
-	}
 	at := s.timeArg(p.At)
-	legacy := make([]store.Delivery, len(channels))
-	for i, ch := range channels {
-		legacy[i] = store.Delivery{Channel: ch}
-	}
 
 	var fresh []store.Detection
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -102,7 +86,7 @@ func (s *Store) CommitPage(ctx context.Context, p store.PageCommit) ([]store.Det
 			if n == 0 {
 				continue // stored before
 			}
-			deliveries := legacy
+			var deliveries []store.Delivery
 			if p.Route != nil {
 				deliveries = p.Route(d)
 			}

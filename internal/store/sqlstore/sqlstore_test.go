@@ -129,7 +129,7 @@ func TestTwoHandles(t *testing.T) {
 			}
 			defer s2.Close()
 			at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-			p := store.PageCommit{TenantID: "t1", Cursor: "c", Channels: []string{"email", "slack"}, At: at}
+			p := store.PageCommit{TenantID: "t1", Cursor: "c", Route: storetest.ToChannels([]string{"email", "slack"}), At: at}
 			for i := range 150 {
 				p.Detections = append(p.Detections, store.Detection{EventID: fmt.Sprintf("e%03d", i), CreatedAt: at})
 			}
@@ -158,7 +158,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 			s1, dsn := d.open(t)
 			at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			if _, err := s1.CommitPage(t.Context(), store.PageCommit{TenantID: "t1", Cursor: "c1",
-				Detections: []store.Detection{{EventID: "e1"}}, Channels: []string{"email"}, At: at}); err != nil {
+				Detections: []store.Detection{{EventID: "e1"}}, Route: storetest.ToChannels([]string{"email"}), At: at}); err != nil {
 				t.Fatal(err)
 			}
 			s1.Close()
@@ -247,7 +247,7 @@ func TestSQLiteURIAndMemory(t *testing.T) {
 	}
 	defer m.Close()
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := m.CommitPage(t.Context(), store.PageCommit{TenantID: "t1", Cursor: "c", Detections: []store.Detection{{EventID: "e"}}, Channels: []string{"x"}, At: at}); err != nil {
+	if _, err := m.CommitPage(t.Context(), store.PageCommit{TenantID: "t1", Cursor: "c", Detections: []store.Detection{{EventID: "e"}}, Route: storetest.ToChannels([]string{"x"}), At: at}); err != nil {
 		t.Fatal(err)
 	}
 	if items, err := m.ClaimOutbox(t.Context(), store.Claim{Owner: "a", Now: at, Lease: time.Minute, Limit: 5}); err != nil || len(items) != 1 {
@@ -298,7 +298,7 @@ func TestRedact(t *testing.T) {
 func TestClaimOrderAcrossRetries(t *testing.T) {
 	s, _ := openSQLite(t)
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := store.PageCommit{TenantID: "t1", Channels: []string{"email"}, At: at}
+	p := store.PageCommit{TenantID: "t1", Route: storetest.ToChannels([]string{"email"}), At: at}
 	for i := range 5 {
 		p.Detections = append(p.Detections, store.Detection{EventID: fmt.Sprintf("e%d", i)})
 	}

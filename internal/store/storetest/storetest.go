@@ -268,7 +268,7 @@ func checkIDs(t *testing.T, label string, got, want []int64) {
 // returns the outbox ids made, lowest first.
 func page(t *testing.T, s store.Store, tenantID, prefix string, n int, chs []string, at time.Time) []int64 {
 	t.Helper()
-	p := store.PageCommit{TenantID: tenantID, Cursor: "cursor-" + prefix, Channels: chs, At: at}
+	p := store.PageCommit{TenantID: tenantID, Cursor: "cursor-" + prefix, Route: ToChannels(chs), At: at}
 	for i := range n {
 		p.Detections = append(p.Detections, det(fmt.Sprintf("%s%04d", prefix, i), tenantID, at.Add(-time.Duration(n-i)*time.Second)))
 	}
@@ -416,7 +416,7 @@ func testCommitPage(t *testing.T, s store.Store) {
 	d1, d2, d3 := det("e1", "t1", base), det("e2", "t1", base.Add(time.Second)), det("e3", "t1", base.Add(2*time.Second))
 	d2.Kind = store.KindFollowUp
 	d3.SeenAt = base.Add(30 * time.Second) // kept when given
-	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{d1, d2, d3}, Channels: channels, At: at})
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{d1, d2, d3}, Route: ToChannels(channels), At: at})
 	want := []store.Detection{stored(d1, at), stored(d2, at), stored(d3, at)}
 	checkDetections(t, "new detections", fresh, want)
 	checkTenant(t, "created tenant", tenant(t, s, "t1"), store.Tenant{ID: "t1", Cursor: "c1", FirstSeen: at})
@@ -453,7 +453,7 @@ func testCommitPage(t *testing.T, s store.Store) {
 
 	// The same page again: nothing new, no rows; the cursor still moves.
 	at2 := at.Add(time.Minute)
-	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: []store.Detection{d1, d2, d3}, Channels: channels, At: at2})
+	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: []store.Detection{d1, d2, d3}, Route: ToChannels(channels), At: at2})
 	if len(fresh) != 0 {
 		t.Errorf("second commit of the page returned %v, want none", eventIDs(fresh))
 	}
@@ -468,7 +468,7 @@ func testCommitPage(t *testing.T, s store.Store) {
 	// A mixed page, with an event repeated inside it, reaching the end of the feed.
 	at3 := at2.Add(time.Minute)
 	d4 := det("e4", "t1", base.Add(3*time.Second))
-	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c3", Detections: []store.Detection{d1, d4, d4}, Channels: channels, EndOfFeed: true, At: at3})
+	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c3", Detections: []store.Detection{d1, d4, d4}, Route: ToChannels(channels), EndOfFeed: true, At: at3})
 	checkDetections(t, "mixed page", fresh, []store.Detection{stored(d4, at3)})
 	if n := len(outbox(t, s)); n != 8 {
 		t.Errorf("%d outbox rows after the mixed page, want 8", n)
@@ -486,7 +486,7 @@ func testCommitPage(t *testing.T, s store.Store) {
 
 	// Duplicate channels count once.
 	d6 := det("e6", "t1", base.Add(5*time.Second))
-	commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{d6}, Channels: []string{"email", "email"}, At: at3})
+	commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{d6}, Route: ToChannels([]string{"email", "email"}), At: at3})
 	if n := len(outbox(t, s)); n != 9 {
 		t.Errorf("%d outbox rows after a page with a repeated channel, want 9", n)
 	}
@@ -504,7 +504,7 @@ func testEmptyCursor(t *testing.T, s store.Store) {
 	at := base
 	commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", At: at})
 	d := det("e1", "t1", base)
-	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "", Detections: []store.Detection{d}, Channels: channels, At: at.Add(time.Minute)})
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "", Detections: []store.Detection{d}, Route: ToChannels(channels), At: at.Add(time.Minute)})
 	if len(fresh) != 1 {
 		t.Fatalf("overlap page returned %d new detections, want 1", len(fresh))
 	}
@@ -519,7 +519,7 @@ func testEmptyCursor(t *testing.T, s store.Store) {
 func testCommitAtomic(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	at := base
-	commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{det("e1", "t1", base)}, Channels: channels, At: at})
+	commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{det("e1", "t1", base)}, Route: ToChannels(channels), At: at})
 	if err := s.SetTenantError(ctx, "t1", "previous error", at); err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +542,7 @@ func testCommitAtomic(t *testing.T, s store.Store) {
 	// The third detection is rejected after the tenant row and two
 	// detections were written in the transaction.
 	bad := store.Detection{TenantID: "t1", Kind: store.KindDetection, Name: "no event id", CreatedAt: base}
-	p := store.PageCommit{TenantID: "t1", Cursor: "c2", EndOfFeed: true, Channels: channels, At: at.Add(time.Minute),
+	p := store.PageCommit{TenantID: "t1", Cursor: "c2", EndOfFeed: true, Route: ToChannels(channels), At: at.Add(time.Minute),
 		Detections: []store.Detection{det("e2", "t1", base), det("e3", "t1", base), bad}}
 	if fresh, err := s.CommitPage(ctx, p); err == nil {
 		t.Fatalf("CommitPage with an empty event id succeeded: %v", eventIDs(fresh))
@@ -559,7 +559,7 @@ func testCommitAtomic(t *testing.T, s store.Store) {
 	// A cancelled context writes nothing.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.CommitPage(cctx, store.PageCommit{TenantID: "t1", Cursor: "c9", Detections: []store.Detection{det("e9", "t1", base)}, Channels: channels, At: at}); err == nil {
+	if _, err := s.CommitPage(cctx, store.PageCommit{TenantID: "t1", Cursor: "c9", Detections: []store.Detection{det("e9", "t1", base)}, Route: ToChannels(channels), At: at}); err == nil {
 		t.Fatal("CommitPage with a cancelled context succeeded")
 	}
 	unchanged("after a cancelled commit")
@@ -567,7 +567,7 @@ func testCommitAtomic(t *testing.T, s store.Store) {
 	// Bad pages are rejected.
 	for name, p := range map[string]store.PageCommit{
 		"no tenant id":  {Cursor: "c9", At: at},
-		"empty channel": {TenantID: "t1", Cursor: "c9", Detections: []store.Detection{det("e9", "t1", base)}, Channels: []string{"email", ""}, At: at},
+		"empty channel": {TenantID: "t1", Cursor: "c9", Detections: []store.Detection{det("e9", "t1", base)}, Route: ToChannels([]string{"email", ""}), At: at},
 		"zero time":     {TenantID: "t1", Cursor: "c9"},
 	} {
 		if _, err := s.CommitPage(ctx, p); err == nil {
@@ -577,7 +577,7 @@ func testCommitAtomic(t *testing.T, s store.Store) {
 	}
 
 	// The detections of the failed page were not stored: they are new now.
-	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: []store.Detection{det("e2", "t1", base), det("e3", "t1", base)}, Channels: channels, At: at})
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: []store.Detection{det("e2", "t1", base), det("e3", "t1", base)}, Route: ToChannels(channels), At: at})
 	if len(fresh) != 2 {
 		t.Errorf("after the failures, e2 and e3 are new: got %v", eventIDs(fresh))
 	}
@@ -867,8 +867,8 @@ func testListing(t *testing.T, s store.Store) {
 	at := base.Add(time.Hour)
 	e1, e2 := det("e1", "t1", base), det("e2", "t1", base.Add(2*time.Second))
 	e3, e4 := det("e3", "t2", base.Add(time.Second)), det("e4", "t2", base.Add(3*time.Second))
-	commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{e1, e2}, Channels: []string{"email"}, At: at})
-	commit(t, s, store.PageCommit{TenantID: "t2", Detections: []store.Detection{e3, e4}, Channels: []string{"email"}, At: at})
+	commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{e1, e2}, Route: ToChannels([]string{"email"}), At: at})
+	commit(t, s, store.PageCommit{TenantID: "t2", Detections: []store.Detection{e3, e4}, Route: ToChannels([]string{"email"}), At: at})
 	w1, w2, w3, w4 := stored(e1, at), stored(e2, at), stored(e3, at), stored(e4, at)
 	for _, tc := range []struct {
 		f    store.DetectionFilter
@@ -929,7 +929,7 @@ func testTimes(t *testing.T, s store.Store) {
 	d := det("e1", "t1", time.Date(2025, 1, 2, 3, 4, 5, 123_456_789, zone))
 	d.When = time.Time{}
 	d.SeenAt = time.Date(1969, 12, 31, 23, 59, 59, 999_999_999, time.UTC) // before the epoch
-	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{d}, Channels: []string{"email"}, EndOfFeed: true, At: at})
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: []store.Detection{d}, Route: ToChannels([]string{"email"}), EndOfFeed: true, At: at})
 	want := stored(d, at)
 	if want.CreatedAt != time.Date(2025, 1, 1, 21, 34, 5, 123_000_000, time.UTC) || want.SeenAt.Nanosecond() != 999_000_000 {
 		t.Fatalf("test bug: %v %v", want.CreatedAt, want.SeenAt)
@@ -1054,7 +1054,7 @@ func testHostile(t *testing.T, s store.Store) {
 		}
 		d := store.Detection{EventID: eventID, TenantID: tenantID, TenantName: v, Kind: v, Type: v, Name: v, Severity: v,
 			Threat: v, Location: v, User: v, EndpointID: v, EndpointType: v, Path: v, CreatedAt: at, Raw: append([]byte(v), raw...)}
-		fresh := commit(t, s, store.PageCommit{TenantID: tenantID, Cursor: v + "x", Detections: []store.Detection{d}, Channels: []string{channel}, At: at})
+		fresh := commit(t, s, store.PageCommit{TenantID: tenantID, Cursor: v + "x", Detections: []store.Detection{d}, Route: ToChannels([]string{channel}), At: at})
 		want := stored(d, at)
 		checkDetections(t, fmt.Sprintf("value %d returned", i), fresh, []store.Detection{want})
 		checkDetections(t, fmt.Sprintf("value %d listed", i), detections(t, s, store.DetectionFilter{TenantID: tenantID}), []store.Detection{want})
@@ -1096,7 +1096,7 @@ func testSanitized(t *testing.T, s store.Store) {
 	want := "a\uFFFDb\uFFFDc\uFFFD"
 	d := det("e1", "t1", base)
 	d.Name, d.Path, d.Raw = in, in, []byte(in)
-	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{d}, Channels: []string{"email"}, At: base})
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Detections: []store.Detection{d}, Route: ToChannels([]string{"email"}), At: base})
 	w := stored(d, base)
 	w.Name, w.Path = want, want
 	checkDetections(t, "returned", fresh, []store.Detection{w})
@@ -1191,5 +1191,17 @@ func testClaimWholeGroups(t *testing.T, s store.Store) {
 	}
 	if rest := claim(t, s, "w2", at.Add(time.Second), time.Minute, 10); len(rest) != 1 || rest[0].EventID != "c1" {
 		t.Errorf("second claim took %+v, want only c1", rest)
+	}
+}
+
+// ToChannels is a PageCommit.Route that sends every detection to each of
+// channels, a message each (no group key).
+func ToChannels(channels []string) func(store.Detection) []store.Delivery {
+	return func(store.Detection) []store.Delivery {
+		out := make([]store.Delivery, len(channels))
+		for i, ch := range channels {
+			out[i] = store.Delivery{Channel: ch}
+		}
+		return out
 	}
 }

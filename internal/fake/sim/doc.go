@@ -15,7 +15,8 @@
 // host, fails as it would against Sophos Central.
 //
 // Data is deterministic for a seed: tenants, endpoints and a backlog of
-// events are derived from it, and a live stream adds events at a rate.
+// events are derived from it by package gen, and a live stream adds events
+// at a rate.
 // Faults (rate limits, 5xx, latency, hangs, short-lived and revoked tokens,
 // malformed bodies, page-boundary replays, forbidden tenants) are switched
 // by Config and at run time through the control API.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/secret"
 )
 

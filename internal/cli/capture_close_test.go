@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/smtpcapture"
+	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
 )
 
 // TestSMTPCaptureCloseRightAfterStart: the demo (and every test using the
@@ -31,7 +31,7 @@ func TestSMTPCaptureCloseRightAfterStart(t *testing.T) {
 			}
 		case <-time.After(3 * time.Second): // a hang, not a slow Close
 			t.Fatalf("round %d: smtpcapture.Server.Close called right after Start never returns. Cause: "+
-				"internal/smtpcapture/smtpcapture.go Start runs go-smtp's srv.Serve(ln) in a goroutine, and Close calls "+
+				"internal/fake/smtpcapture/smtpcapture.go Start runs go-smtp's srv.Serve(ln) in a goroutine, and Close calls "+
 				"srv.Close() then waits for Serve to return (<-s.done); go-smtp's Close closes only the listeners Serve has "+
 				"registered, so when Serve has not run yet it registers ln afterwards and blocks in Accept for ever. "+
 				"Fix: in Close, after s.srv.Close(), also close s.ln (ignoring net.ErrClosed) before <-s.done", round)

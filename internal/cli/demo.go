@@ -14,10 +14,10 @@ import (
 
 	"github.com/puawatch/puawatch/internal/app"
 	"github.com/puawatch/puawatch/internal/central"
-	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/fake/sim"
+	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
 	"github.com/puawatch/puawatch/internal/route"
-	"github.com/puawatch/puawatch/internal/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/spf13/cobra"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 )
 
 // jsonlFields are the keys every line of the JSONL channel carries.

@@ -7,7 +7,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/spf13/cobra"
 )
 

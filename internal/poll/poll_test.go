@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/secret"

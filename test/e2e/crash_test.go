@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 )
 
 var (

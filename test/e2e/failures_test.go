@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/app"
-	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/cli"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 )

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/config"
-	"github.com/puawatch/puawatch/internal/smtpcapture"
+	"github.com/puawatch/puawatch/internal/fake/sim"
+	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 )

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/app"
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 )
 
 // clock is a fake clock shared by the simulator and the watcher.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/app"
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 )
 
 // TestPartnerEveryDetectionOnce runs the watcher against a partner of 30

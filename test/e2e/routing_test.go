@@ -23,8 +23,8 @@ import (
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
 	"github.com/puawatch/puawatch/internal/app"
-	"github.com/puawatch/puawatch/internal/central/sim"
 	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/notify/webhook"
 )

@@ -10,11 +10,11 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
+	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
-	"github.com/puawatch/puawatch/internal/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
 	"github.com/puawatch/puawatch/internal/notify"
-	"github.com/puawatch/puawatch/internal/smtpcapture"
 	"github.com/puawatch/puawatch/internal/store"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/webhook"
 	"github.com/puawatch/puawatch/internal/render"

@@ -1,4 +1,4 @@
-package sim
+package gen
 
 import (
 	"fmt"
@@ -13,28 +13,28 @@ import (
 )
 
 var (
-	genTestCreated = time.Date(2025, 6, 3, 9, 41, 27, 318e6, time.UTC)
-	genTestOpts    = GenOptions{OtherShare: 0.6, HostileShare: 0.05}
-	genUUIDv4RE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	genHex24RE     = regexp.MustCompile(`^[0-9a-f]{24}$`)
-	genHex64RE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	genIPRE        = regexp.MustCompile(`^10\.\d{1,3}\.\d{1,3}\.\d{1,3}$`)
+	testCreated = time.Date(2025, 6, 3, 9, 41, 27, 318e6, time.UTC)
+	testOpts    = Options{OtherShare: 0.6, HostileShare: 0.05}
+	uuidV4RE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	hex24RE     = regexp.MustCompile(`^[0-9a-f]{24}$`)
+	hex64RE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	ipRE        = regexp.MustCompile(`^10\.\d{1,3}\.\d{1,3}\.\d{1,3}$`)
 )
 
 // The PUA family split into detections and follow-ups, written out here
 // independently of gen.go.
 var (
-	genTestDetections = []string{
+	testDetections = []string{
 		TypeCorePuaDetection, TypeCorePuaRemoteDetection, TypeThreatPuaDetected,
 		TypeHmpaPuaDetected, TypeHomePuaRemnantsDetected,
 	}
-	genTestFollowUps = []string{
+	testFollowUps = []string{
 		TypeCorePuaClean, TypeCorePuaCleanFailed, TypeCorePuaCleanNothing, TypeCorePuaReboot,
 		TypeCorePuaRestore, TypeCorePuaRestoreFailed, TypeThreatPuaCleanedUp, TypeThreatPuaDismissed,
 		TypeThreatPuaCleanupFailed, TypeHmpaPuaCleanup, TypeHomePuaRemnantsDeleted,
 	}
 	// Types that carry a threat name; every other type must have a nil threat.
-	genTestThreatTypes = map[string]bool{
+	testThreatTypes = map[string]bool{
 		TypeCorePuaDetection: true, TypeCorePuaRemoteDetection: true, TypeThreatPuaDetected: true,
 		TypeHmpaPuaDetected: true, TypeHomePuaRemnantsDetected: true, TypeCorePuaClean: true,
 		TypeCorePuaCleanFailed: true, TypeCorePuaReboot: true, TypeCorePuaRestore: true,
@@ -45,7 +45,7 @@ var (
 		"Event::Endpoint::Threat::Detected": true, "Event::Endpoint::Threat::CleanupFailed": true,
 	}
 	// Expected name prefixes for the PUA family (§9 templates).
-	genTestNamePrefix = map[string][]string{
+	testNamePrefix = map[string][]string{
 		TypeCorePuaDetection:        {"PUA detected: '"},
 		TypeCorePuaRemoteDetection:  {"PUA '"},
 		TypeCorePuaClean:            {"PUA cleaned up: '"},
@@ -65,12 +65,12 @@ var (
 	}
 )
 
-func genIsPUA(typ string) bool {
-	_, ok := genTestNamePrefix[typ]
+func isPUA(typ string) bool {
+	_, ok := testNamePrefix[typ]
 	return ok
 }
 
-func genTestTenants(g *Generator, n int) []TenantSpec {
+func testTenants(g *Generator, n int) []TenantSpec {
 	ts := make([]TenantSpec, n)
 	for i := range ts {
 		ts[i] = g.Tenant(i, []string{"eu01", "eu02", "us03"})
@@ -78,10 +78,10 @@ func genTestTenants(g *Generator, n int) []TenantSpec {
 	return ts
 }
 
-func TestGenDeterminism(t *testing.T) {
-	a := NewGenerator(42, genTestOpts)
-	b := NewGenerator(42, genTestOpts)
-	c := NewGenerator(43, genTestOpts)
+func TestDeterminism(t *testing.T) {
+	a := New(42, testOpts)
+	b := New(42, testOpts)
+	c := New(43, testOpts)
 	regions := []string{"eu01", "us03", "jp01"}
 	for i := range 50 {
 		ta, tb, tc := a.Tenant(i, regions), b.Tenant(i, regions), c.Tenant(i, regions)
@@ -96,12 +96,12 @@ func TestGenDeterminism(t *testing.T) {
 	for ti := range 3 {
 		tn := a.Tenant(ti, regions)
 		for seq := range uint64(2000) {
-			ea := a.Event(tn, ti, seq, genTestCreated)
-			eb := b.Event(tn, ti, seq, genTestCreated)
+			ea := a.Event(tn, ti, seq, testCreated)
+			eb := b.Event(tn, ti, seq, testCreated)
 			if !reflect.DeepEqual(ea, eb) {
 				t.Fatalf("tenant %d seq %d: events differ for the same seed:\n%+v\n%+v", ti, seq, ea, eb)
 			}
-			ec := c.Event(tn, ti, seq, genTestCreated)
+			ec := c.Event(tn, ti, seq, testCreated)
 			if ea.ID == ec.ID {
 				t.Fatalf("tenant %d seq %d: same event ID for seeds 42 and 43", ti, seq)
 			}
@@ -115,46 +115,46 @@ func TestGenDeterminism(t *testing.T) {
 	}
 	// Repeated calls on one generator are stable too (no hidden state).
 	tn := a.Tenant(1, regions)
-	if e1, e2 := a.Event(tn, 1, 7, genTestCreated), a.Event(tn, 1, 7, genTestCreated); !reflect.DeepEqual(e1, e2) {
+	if e1, e2 := a.Event(tn, 1, 7, testCreated), a.Event(tn, 1, 7, testCreated); !reflect.DeepEqual(e1, e2) {
 		t.Errorf("repeated Event call differs:\n%+v\n%+v", e1, e2)
 	}
 }
 
-func TestGenEventTypeAndIDConsistent(t *testing.T) {
-	for _, opts := range []GenOptions{genTestOpts, {OtherShare: 0}, {OtherShare: 1, HostileShare: 1}} {
-		g := NewGenerator(7, opts)
+func TestEventTypeAndIDConsistent(t *testing.T) {
+	for _, opts := range []Options{testOpts, {OtherShare: 0}, {OtherShare: 1, HostileShare: 1}} {
+		g := New(7, opts)
 		for ti := range 3 {
 			tn := g.Tenant(ti, nil)
 			for seq := range uint64(3000) {
-				ev := g.Event(tn, ti, seq, genTestCreated)
+				ev := g.Event(tn, ti, seq, testCreated)
 				if got := g.EventType(ti, seq); got != ev.Type {
 					t.Fatalf("opts %+v tenant %d seq %d: EventType %q, Event().Type %q", opts, ti, seq, got, ev.Type)
 				}
-				if got := g.EventID(ti, seq); got != ev.ID {
-					t.Fatalf("opts %+v tenant %d seq %d: EventID %q, Event().ID %q", opts, ti, seq, got, ev.ID)
+				if got := g.eventID(ti, seq); got != ev.ID {
+					t.Fatalf("opts %+v tenant %d seq %d: eventID %q, Event().ID %q", opts, ti, seq, got, ev.ID)
 				}
 			}
 		}
 	}
 }
 
-func TestGenEventTypeIndependentOfHostileShare(t *testing.T) {
-	a := NewGenerator(9, GenOptions{OtherShare: 0.5})
-	b := NewGenerator(9, GenOptions{OtherShare: 0.5, HostileShare: 1})
+func TestEventTypeIndependentOfHostileShare(t *testing.T) {
+	a := New(9, Options{OtherShare: 0.5})
+	b := New(9, Options{OtherShare: 0.5, HostileShare: 1})
 	for seq := range uint64(1000) {
-		if a.EventType(0, seq) != b.EventType(0, seq) || a.EventID(0, seq) != b.EventID(0, seq) {
+		if a.EventType(0, seq) != b.EventType(0, seq) || a.eventID(0, seq) != b.eventID(0, seq) {
 			t.Fatalf("seq %d: type/ID depend on HostileShare", seq)
 		}
 	}
 }
 
-func TestGenConcurrent(t *testing.T) {
-	g := NewGenerator(4, genTestOpts)
-	ts := genTestTenants(g, 4)
+func TestConcurrent(t *testing.T) {
+	g := New(4, testOpts)
+	ts := testTenants(g, 4)
 	want := make([]Event, 2000)
 	for seq := range want {
 		ti := seq2ti(uint64(seq))
-		want[seq] = g.Event(ts[ti], ti, uint64(seq), genTestCreated)
+		want[seq] = g.Event(ts[ti], ti, uint64(seq), testCreated)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 8)
@@ -163,7 +163,7 @@ func TestGenConcurrent(t *testing.T) {
 			for i := range want {
 				seq := (i + w*250) % len(want)
 				ti := seq2ti(uint64(seq))
-				if got := g.Event(ts[ti], ti, uint64(seq), genTestCreated); !reflect.DeepEqual(got, want[seq]) {
+				if got := g.Event(ts[ti], ti, uint64(seq), testCreated); !reflect.DeepEqual(got, want[seq]) {
 					errs <- fmt.Sprintf("worker %d seq %d: concurrent event differs", w, seq)
 					return
 				}
@@ -179,19 +179,19 @@ func TestGenConcurrent(t *testing.T) {
 	}
 }
 
-func TestGenIDsUnique(t *testing.T) {
-	g := NewGenerator(1, genTestOpts)
+func TestIDsUnique(t *testing.T) {
+	g := New(1, testOpts)
 	seen := make(map[string][2]uint64, 60000)
 	tenantIDs := map[string]bool{}
 	for ti := range 3 {
 		tn := g.Tenant(ti, nil)
-		if !genUUIDv4RE.MatchString(tn.ID) || tenantIDs[tn.ID] {
+		if !uuidV4RE.MatchString(tn.ID) || tenantIDs[tn.ID] {
 			t.Fatalf("tenant %d: bad or duplicate ID %q", ti, tn.ID)
 		}
 		tenantIDs[tn.ID] = true
 		for seq := range uint64(20000) {
-			id := g.EventID(ti, seq)
-			if !genUUIDv4RE.MatchString(id) {
+			id := g.eventID(ti, seq)
+			if !uuidV4RE.MatchString(id) {
 				t.Fatalf("tenant %d seq %d: ID %q is not a lower-case v4 UUID", ti, seq, id)
 			}
 			if prev, dup := seen[id]; dup {
@@ -202,7 +202,7 @@ func TestGenIDsUnique(t *testing.T) {
 	}
 }
 
-func TestGenTypeMix(t *testing.T) {
+func TestTypeMix(t *testing.T) {
 	const n = 20000
 	for _, tc := range []struct {
 		name  string
@@ -214,17 +214,17 @@ func TestGenTypeMix(t *testing.T) {
 		{"all-other", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := NewGenerator(3, GenOptions{OtherShare: tc.other, HostileShare: 0.05})
+			g := New(3, Options{OtherShare: tc.other, HostileShare: 0.05})
 			counts := map[string]int{}
 			pua, det := 0, 0
 			for seq := range uint64(n) {
 				typ := g.EventType(seq2ti(seq), seq)
 				counts[typ]++
-				if genIsPUA(typ) {
+				if isPUA(typ) {
 					pua++
 				}
 			}
-			for _, d := range genTestDetections {
+			for _, d := range testDetections {
 				det += counts[d]
 			}
 			share := float64(pua) / n
@@ -241,7 +241,7 @@ func TestGenTypeMix(t *testing.T) {
 				t.Errorf("CorePuaDetection (%d) is not the most common PUA type", counts[TypeCorePuaDetection])
 			}
 			if tc.other <= 0.6 {
-				for _, typ := range append(append([]string{}, genTestDetections...), genTestFollowUps...) {
+				for _, typ := range append(append([]string{}, testDetections...), testFollowUps...) {
 					if counts[typ] == 0 {
 						t.Errorf("type %s never occurs in %d events", typ, n)
 					}
@@ -250,7 +250,7 @@ func TestGenTypeMix(t *testing.T) {
 			if tc.other > 0 {
 				others := 0
 				for typ := range counts {
-					if !genIsPUA(typ) {
+					if !isPUA(typ) {
 						others++
 						if !strings.HasPrefix(typ, "Event::Endpoint::") {
 							t.Errorf("other type %q lacks the Event::Endpoint:: prefix", typ)
@@ -268,12 +268,12 @@ func TestGenTypeMix(t *testing.T) {
 // seq2ti spreads a sequence over a few tenants.
 func seq2ti(seq uint64) int { return int(seq % 4) }
 
-// genStrongMarker reports whether s carries an unmistakably hostile value.
-func genStrongMarker(s string) bool {
+// strongMarker reports whether s carries an unmistakably hostile value.
+func strongMarker(s string) bool {
 	return strings.ContainsAny(s, "<>\"`\r\n|=") || len(s) > 300
 }
 
-func genNonASCII(s string) bool {
+func hasNonASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return true
@@ -282,22 +282,22 @@ func genNonASCII(s string) bool {
 	return false
 }
 
-func TestGenHostile(t *testing.T) {
+func TestHostile(t *testing.T) {
 	const n = 20000
 	check := func(t *testing.T, share float64, f func(ev Event)) {
-		g := NewGenerator(11, GenOptions{OtherShare: 0.6, HostileShare: share})
-		ts := genTestTenants(g, 4)
+		g := New(11, Options{OtherShare: 0.6, HostileShare: share})
+		ts := testTenants(g, 4)
 		for seq := range uint64(n) {
 			ti := seq2ti(seq)
-			f(g.Event(ts[ti], ti, seq, genTestCreated))
+			f(g.Event(ts[ti], ti, seq, testCreated))
 		}
 	}
 	t.Run("all", func(t *testing.T) {
 		kinds := map[string]int{}
 		check(t, 1, func(ev Event) {
-			loc := genStrongMarker(ev.Location) || strings.ContainsAny(ev.Location, `'\`) || genNonASCII(ev.Location)
-			src := genStrongMarker(ev.Source) || strings.Contains(ev.Source, "'") || genNonASCII(ev.Source)
-			name := genStrongMarker(ev.Name) || genNonASCII(ev.Name)
+			loc := strongMarker(ev.Location) || strings.ContainsAny(ev.Location, `'\`) || hasNonASCII(ev.Location)
+			src := strongMarker(ev.Source) || strings.Contains(ev.Source, "'") || hasNonASCII(ev.Source)
+			name := strongMarker(ev.Name) || hasNonASCII(ev.Name)
 			if !loc && !src && !name {
 				t.Fatalf("no hostile marker: %q | %q | %q", ev.Location, ev.Source, ev.Name)
 			}
@@ -313,11 +313,11 @@ func TestGenHostile(t *testing.T) {
 			if strings.Contains(ev.Name, `'\\`) && len(ev.Name) > 300 {
 				kinds["long-unc"]++
 			}
-			if genNonASCII(all) {
+			if hasNonASCII(all) {
 				kinds["non-ascii"]++
 			}
 			for _, r := range ev.CoreRemedyItems {
-				if genStrongMarker(r.Descriptor) {
+				if strongMarker(r.Descriptor) {
 					kinds["descriptor"]++
 				}
 			}
@@ -336,7 +336,7 @@ func TestGenHostile(t *testing.T) {
 					t.Fatalf("hostile content with HostileShare 0: %q", s)
 				}
 			}
-			if genNonASCII(ev.Location + ev.Source) {
+			if hasNonASCII(ev.Location + ev.Source) {
 				nonASCII++
 			}
 		})
@@ -347,7 +347,7 @@ func TestGenHostile(t *testing.T) {
 	t.Run("some", func(t *testing.T) {
 		strong := 0
 		check(t, 0.05, func(ev Event) {
-			if genStrongMarker(ev.Location) || genStrongMarker(ev.Source) || genStrongMarker(ev.Name) {
+			if strongMarker(ev.Location) || strongMarker(ev.Source) || strongMarker(ev.Name) {
 				strong++
 			}
 		})
@@ -357,33 +357,33 @@ func TestGenHostile(t *testing.T) {
 	})
 }
 
-func TestGenEventFields(t *testing.T) {
+func TestEventFields(t *testing.T) {
 	const n = 20000
-	g := NewGenerator(5, genTestOpts)
-	ts := genTestTenants(g, 4)
+	g := New(5, testOpts)
+	ts := testTenants(g, 4)
 	sevs := map[string]bool{"none": true, "low": true, "medium": true, "high": true, "critical": true}
 	epTypes := map[string]int{}
 	nulls := map[string]int{}
 	withCert := 0
 	for seq := range uint64(n) {
 		ti := seq2ti(seq)
-		ev := g.Event(ts[ti], ti, seq, genTestCreated)
+		ev := g.Event(ts[ti], ti, seq, testCreated)
 		where := ev.Type + " " + ev.ID
 		if !sevs[ev.Severity] {
 			t.Fatalf("%s: severity %q", where, ev.Severity)
 		}
-		if (ev.Threat != nil) != genTestThreatTypes[ev.Type] {
-			t.Fatalf("%s: threat %v, want nil=%v", where, ev.Threat, !genTestThreatTypes[ev.Type])
+		if (ev.Threat != nil) != testThreatTypes[ev.Type] {
+			t.Fatalf("%s: threat %v, want nil=%v", where, ev.Threat, !testThreatTypes[ev.Type])
 		}
 		if ev.Threat != nil && *ev.Threat == "" {
 			t.Fatalf("%s: empty threat", where)
 		}
-		if genIsPUA(ev.Type) {
+		if isPUA(ev.Type) {
 			if ev.Group != "PUA" {
 				t.Fatalf("%s: group %q", where, ev.Group)
 			}
 			ok := false
-			for _, p := range genTestNamePrefix[ev.Type] {
+			for _, p := range testNamePrefix[ev.Type] {
 				ok = ok || strings.HasPrefix(ev.Name, p)
 			}
 			if !ok {
@@ -398,7 +398,7 @@ func TestGenEventFields(t *testing.T) {
 		if ev.CustomerID != ts[ti].ID {
 			t.Fatalf("%s: customer_id %q, want %q", where, ev.CustomerID, ts[ti].ID)
 		}
-		if !genUUIDv4RE.MatchString(ev.EndpointID) {
+		if !uuidV4RE.MatchString(ev.EndpointID) {
 			t.Fatalf("%s: endpoint_id %q", where, ev.EndpointID)
 		}
 		if ev.Location == "" || ev.Source == "" {
@@ -407,13 +407,13 @@ func TestGenEventFields(t *testing.T) {
 		if ev.Source != "n/a" && !strings.Contains(ev.Source, `\`) {
 			t.Fatalf("%s: source %q is neither n/a nor DOMAIN\\user", where, ev.Source)
 		}
-		if !genIPRE.MatchString(ev.SourceIP) {
+		if !ipRE.MatchString(ev.SourceIP) {
 			t.Fatalf("%s: source ip %q", where, ev.SourceIP)
 		}
 		epTypes[ev.EndpointType]++
 		if ev.UserID == nil {
 			nulls["user_id"]++
-		} else if !genHex24RE.MatchString(*ev.UserID) {
+		} else if !hex24RE.MatchString(*ev.UserID) {
 			t.Fatalf("%s: user_id %q", where, *ev.UserID)
 		}
 		if ev.Source == "n/a" && ev.UserID != nil {
@@ -429,7 +429,7 @@ func TestGenEventFields(t *testing.T) {
 			if ev.AppCerts != nil {
 				t.Fatalf("%s: appCerts without appSha256", where)
 			}
-		} else if !genHex64RE.MatchString(*ev.AppSha256) {
+		} else if !hex64RE.MatchString(*ev.AppSha256) {
 			t.Fatalf("%s: appSha256 %q", where, *ev.AppSha256)
 		}
 		if ev.AppCerts == nil {
@@ -440,7 +440,7 @@ func TestGenEventFields(t *testing.T) {
 		}
 		for _, c := range ev.AppCerts {
 			withCert++
-			if c.Signer == "" || !genHex64RE.MatchString(c.Thumbprint) {
+			if c.Signer == "" || !hex64RE.MatchString(c.Thumbprint) {
 				t.Fatalf("%s: cert %+v", where, c)
 			}
 		}
@@ -478,7 +478,7 @@ func TestGenEventFields(t *testing.T) {
 				t.Fatalf("%s: unexpected details %+v", where, ev.Details)
 			}
 		}
-		if !ev.CreatedAt.Equal(genTestCreated) || ev.CreatedAt.Location() != time.UTC {
+		if !ev.CreatedAt.Equal(testCreated) || ev.CreatedAt.Location() != time.UTC {
 			t.Fatalf("%s: created_at %v", where, ev.CreatedAt)
 		}
 		if d := ev.CreatedAt.Sub(ev.When); d < 0 || d > 3*time.Second || d%time.Millisecond != 0 {
@@ -503,25 +503,25 @@ func TestGenEventFields(t *testing.T) {
 	}
 }
 
-func TestGenCreatedNormalised(t *testing.T) {
-	g := NewGenerator(5, genTestOpts)
+func TestCreatedNormalised(t *testing.T) {
+	g := New(5, testOpts)
 	tn := g.Tenant(0, nil)
-	local := genTestCreated.Add(123456 * time.Nanosecond).In(time.FixedZone("X", 3600))
+	local := testCreated.Add(123456 * time.Nanosecond).In(time.FixedZone("X", 3600))
 	ev := g.Event(tn, 0, 1, local)
-	if !reflect.DeepEqual(ev.CreatedAt, genTestCreated) {
-		t.Errorf("created_at %v, want %v", ev.CreatedAt, genTestCreated)
+	if !reflect.DeepEqual(ev.CreatedAt, testCreated) {
+		t.Errorf("created_at %v, want %v", ev.CreatedAt, testCreated)
 	}
 }
 
-func TestGenEndpointStability(t *testing.T) {
-	g := NewGenerator(21, genTestOpts)
+func TestEndpointStability(t *testing.T) {
+	g := New(21, testOpts)
 	for ti := range 3 {
 		tn := g.Tenant(ti, nil)
 		type ep struct{ host, typ string }
 		byID := map[string]ep{}
 		byHost := map[string]string{}
 		for seq := range uint64(20000) {
-			ev := g.Event(tn, ti, seq, genTestCreated)
+			ev := g.Event(tn, ti, seq, testCreated)
 			cur := ep{ev.Location, ev.EndpointType}
 			if prev, ok := byID[ev.EndpointID]; ok && prev != cur {
 				t.Fatalf("tenant %d: endpoint %s was %+v, now %+v", ti, ev.EndpointID, prev, cur)
@@ -533,31 +533,31 @@ func TestGenEndpointStability(t *testing.T) {
 			byHost[ev.Location] = ev.EndpointID
 		}
 		// 5..200 ordinary endpoints plus at most one per hostile host name.
-		if n := len(byID); n < 5 || n > 200+len(genHostileHosts) {
+		if n := len(byID); n < 5 || n > 200+len(hostileHosts) {
 			t.Errorf("tenant %d: %d distinct endpoints", ti, n)
 		}
 	}
 	// Endpoints of the same tenant are the same in another generator with
 	// the same seed but different shares.
-	other := NewGenerator(21, GenOptions{OtherShare: 0.1})
+	other := New(21, Options{OtherShare: 0.1})
 	a := map[string]string{}
 	for seq := range uint64(5000) {
-		ev := g.Event(g.Tenant(0, nil), 0, seq, genTestCreated)
+		ev := g.Event(g.Tenant(0, nil), 0, seq, testCreated)
 		a[ev.EndpointID] = ev.Location
 	}
 	for seq := range uint64(5000) {
-		ev := other.Event(other.Tenant(0, nil), 0, seq, genTestCreated)
+		ev := other.Event(other.Tenant(0, nil), 0, seq, testCreated)
 		if h, ok := a[ev.EndpointID]; ok && h != ev.Location {
 			t.Fatalf("endpoint %s: host %q vs %q across generators", ev.EndpointID, h, ev.Location)
 		}
 	}
 }
 
-func TestGenEndpointCounts(t *testing.T) {
-	g := NewGenerator(99, genTestOpts)
+func TestEndpointCounts(t *testing.T) {
+	g := New(99, testOpts)
 	lo, hi := 1000, 0
 	for ti := range 500 {
-		n := genEndpointCount(g.tenantKey(ti))
+		n := endpointCount(g.tenantKey(ti))
 		lo, hi = min(lo, n), max(hi, n)
 	}
 	if lo < 5 || hi > 200 || hi-lo < 100 {
@@ -565,8 +565,8 @@ func TestGenEndpointCounts(t *testing.T) {
 	}
 }
 
-func TestGenTenants(t *testing.T) {
-	g := NewGenerator(8, genTestOpts)
+func TestTenants(t *testing.T) {
+	g := New(8, testOpts)
 	regions := []string{"eu01", "eu02", "us01", "us02", "us03", "ca01", "au01", "jp01", "br01", "in01"}
 	geo := map[string]string{"eu01": "IE", "eu02": "DE", "us01": "US", "us02": "US", "us03": "US",
 		"ca01": "CA", "au01": "AU", "jp01": "JP", "br01": "BR", "in01": "IN"}
@@ -580,7 +580,7 @@ func TestGenTenants(t *testing.T) {
 			t.Fatalf("tenants %d and %d share the name %q", prev, i, tn.Name)
 		}
 		names[tn.Name] = i
-		if !genUUIDv4RE.MatchString(tn.ID) || ids[tn.ID] {
+		if !uuidV4RE.MatchString(tn.ID) || ids[tn.ID] {
 			t.Fatalf("tenant %d: bad or duplicate id %q", i, tn.ID)
 		}
 		ids[tn.ID] = true
@@ -589,7 +589,7 @@ func TestGenTenants(t *testing.T) {
 		}
 		usedRegions[tn.Region] = true
 		billing[tn.BillingType]++
-		if i < 200 && genNonASCII(tn.Name) {
+		if i < 200 && hasNonASCII(tn.Name) {
 			nonASCII++
 		}
 	}
@@ -612,8 +612,8 @@ func TestGenTenants(t *testing.T) {
 	}
 }
 
-func TestGenEventTypeNoAlloc(t *testing.T) {
-	g := NewGenerator(1, genTestOpts)
+func TestEventTypeNoAlloc(t *testing.T) {
+	g := New(1, testOpts)
 	var seq uint64
 	if a := testing.AllocsPerRun(1000, func() { _ = g.EventType(2, seq); seq++ }); a != 0 {
 		t.Errorf("EventType allocates %.1f times per call", a)
@@ -621,19 +621,19 @@ func TestGenEventTypeNoAlloc(t *testing.T) {
 }
 
 func BenchmarkEvent(b *testing.B) {
-	g := NewGenerator(1, genTestOpts)
-	ts := genTestTenants(g, 4)
+	g := New(1, testOpts)
+	ts := testTenants(g, 4)
 	b.ReportAllocs()
 	var seq uint64
 	for b.Loop() {
 		ti := seq2ti(seq)
-		_ = g.Event(ts[ti], ti, seq, genTestCreated)
+		_ = g.Event(ts[ti], ti, seq, testCreated)
 		seq++
 	}
 }
 
 func BenchmarkEventType(b *testing.B) {
-	g := NewGenerator(1, genTestOpts)
+	g := New(1, testOpts)
 	b.ReportAllocs()
 	var seq uint64
 	var sink int
@@ -645,11 +645,11 @@ func BenchmarkEventType(b *testing.B) {
 }
 
 func BenchmarkEventID(b *testing.B) {
-	g := NewGenerator(1, genTestOpts)
+	g := New(1, testOpts)
 	b.ReportAllocs()
 	var seq uint64
 	for b.Loop() {
-		_ = g.EventID(int(seq&3), seq)
+		_ = g.eventID(int(seq&3), seq)
 		seq++
 	}
 }

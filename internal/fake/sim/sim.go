@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/puawatch/puawatch/internal/fake/sim/gen"
 )
 
 // Retention is how long the SIEM API keeps events.
@@ -78,7 +80,7 @@ type Credential struct {
 // the package comment for how hosts are told apart.
 type Simulator struct {
 	cfg  Config
-	gen  *Generator
+	gen  *gen.Generator
 	log  *slog.Logger
 	mux  *http.ServeMux
 	t0   time.Time // start of the live stream
@@ -137,7 +139,7 @@ func New(cfg Config) *Simulator {
 	}
 	s := &Simulator{
 		cfg:       cfg,
-		gen:       NewGenerator(cfg.Seed, GenOptions{OtherShare: cfg.OtherShare, HostileShare: cfg.HostileShare}),
+		gen:       gen.New(cfg.Seed, gen.Options{OtherShare: cfg.OtherShare, HostileShare: cfg.HostileShare}),
 		log:       cfg.Logger,
 		faults:    cfg.Faults,
 		limits:    cfg.Limits,

@@ -13,7 +13,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"github.com/puawatch/puawatch/internal/central/sim"
+	"github.com/puawatch/puawatch/internal/fake/sim"
 )
 
 const multipartMsg = "From: a@example.com\r\n" +

@@ -1,8 +1,9 @@
-// Package smtpcapture is a small SMTP server that keeps the messages it is
-// sent instead of delivering them. puawatch's demo shows notifications with
-// it, and tests use it to hold a real SMTP conversation (STARTTLS or
-// implicit TLS, AUTH PLAIN, rejected recipients, temporary failures) with
-// the e-mail channel. It is built on github.com/emersion/go-smtp.
+// Package smtpcapture is a test double: a real SMTP server, built on
+// github.com/emersion/go-smtp and run in-process, that keeps the messages
+// it is sent instead of delivering them. Tests use it to hold a real SMTP
+// conversation (STARTTLS or implicit TLS, AUTH PLAIN, rejected recipients,
+// temporary failures) with the e-mail channel, and puawatch's demo shows
+// notifications with it.
 //
 // It listens on 127.0.0.1 by default and delivers nothing: messages are
 // parsed (headers, the text and HTML parts of multipart/alternative,

@@ -1,8 +1,9 @@
-package sim
+package gen
 
 import "time"
 
-// Event is one SIEM event as the simulator holds it. Pointer and slice
+// Event is one SIEM event as the generator derives it and the simulator
+// holds it (the simulator's sim.Event is this type). Pointer and slice
 // fields are nullable: nil is written as an explicit JSON null, as real
 // payloads do.
 type Event struct {
@@ -67,25 +68,3 @@ const (
 	TypeHomePuaRemnantsDetected = "Event::Endpoint::HomePuaRemnantsDetected"
 	TypeHomePuaRemnantsDeleted  = "Event::Endpoint::HomePuaRemnantsDeleted"
 )
-
-// DetectionTypes are the PUA detection types: the events puawatch must
-// report by default.
-var DetectionTypes = []string{
-	TypeCorePuaDetection, TypeCorePuaRemoteDetection, TypeThreatPuaDetected,
-	TypeHmpaPuaDetected, TypeHomePuaRemnantsDetected,
-}
-
-// alertTypes are the action-required types for which /siem/v1/alerts has
-// an item.
-var alertTypes = map[string]bool{
-	TypeCorePuaRemoteDetection:               true,
-	TypeCorePuaCleanFailed:                   true,
-	TypeCorePuaRestoreFailed:                 true,
-	TypeThreatPuaCleanupFailed:               true,
-	"Event::Endpoint::CoreCleanFailed":       true,
-	"Event::Endpoint::CoreRemoteDetection":   true,
-	"Event::Endpoint::Threat::CleanupFailed": true,
-}
-
-// IsAlertType reports whether events of type t raise an alert.
-func IsAlertType(t string) bool { return alertTypes[t] }

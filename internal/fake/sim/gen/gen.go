@@ -1,4 +1,4 @@
-package sim
+package gen
 
 import (
 	"math"
@@ -23,19 +23,19 @@ import (
 //	id   = (fmix64(x^c1), mix64(seq ^ fmix64(tk^c2)))  -> event UUID
 //	rng  = PCG(mix64(x^c3), fmix64(x^c4))   -> everything else
 
-// GenOptions tunes the generated data.
-type GenOptions struct {
+// Options tunes the generated data.
+type Options struct {
 	OtherShare   float64 // share of events that are NOT of the PUA family (0..1), e.g. 0.6
 	HostileShare float64 // share of events whose endpoint-supplied fields carry hostile values (0..1), e.g. 0.05
 }
 
 // Generator derives tenants, endpoints and events from a seed. Safe for
-// concurrent use (immutable after NewGenerator).
+// concurrent use (immutable after New).
 type Generator struct {
 	key        uint64
 	otherThr   uint64   // event is "other" when h>>32 < otherThr
 	hostileThr uint64   // event is hostile when rng>>32 < hostileThr
-	names      []uint16 // permutation of genNamePool; read-only
+	names      []uint16 // permutation of namePool; read-only
 }
 
 // TenantSpec is a generated tenant.
@@ -47,10 +47,10 @@ type TenantSpec struct {
 	BillingType string // "term", "trial" or "usage"
 }
 
-const genGolden = 0x9e3779b97f4a7c15
+const golden = 0x9e3779b97f4a7c15
 
-// genMix64 is the splitmix64 finalizer (a bijection).
-func genMix64(x uint64) uint64 {
+// mix64 is the splitmix64 finalizer (a bijection).
+func mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -59,8 +59,8 @@ func genMix64(x uint64) uint64 {
 	return x
 }
 
-// genFmix64 is the murmur3 finalizer (a bijection, independent of genMix64).
-func genFmix64(x uint64) uint64 {
+// fmix64 is the murmur3 finalizer (a bijection, independent of mix64).
+func fmix64(x uint64) uint64 {
 	x ^= x >> 33
 	x *= 0xff51afd7ed558ccd
 	x ^= x >> 33
@@ -69,8 +69,8 @@ func genFmix64(x uint64) uint64 {
 	return x
 }
 
-// genShareThreshold maps a probability to a threshold over 32-bit values.
-func genShareThreshold(p float64) uint64 {
+// shareThreshold maps a probability to a threshold over 32-bit values.
+func shareThreshold(p float64) uint64 {
 	if !(p > 0) { // also NaN
 		return 0
 	}
@@ -80,20 +80,20 @@ func genShareThreshold(p float64) uint64 {
 	return uint64(math.Round(p * (1 << 32)))
 }
 
-// NewGenerator returns a generator for seed. Shares outside 0..1 are
+// New returns a generator for seed. Shares outside 0..1 are
 // clamped.
-func NewGenerator(seed int64, opts GenOptions) *Generator {
+func New(seed int64, opts Options) *Generator {
 	g := &Generator{
-		key:        genMix64(uint64(seed) ^ 0x6a09e667f3bcc908),
-		otherThr:   genShareThreshold(opts.OtherShare),
-		hostileThr: genShareThreshold(opts.HostileShare),
+		key:        mix64(uint64(seed) ^ 0x6a09e667f3bcc908),
+		otherThr:   shareThreshold(opts.OtherShare),
+		hostileThr: shareThreshold(opts.HostileShare),
 	}
 	// Tenant names: a seeded shuffle of the pool, reordered so that every
 	// company appears once (with some legal form) before any repeats with
 	// another legal form.
-	var r genRNG
-	r.p.Seed(genFmix64(g.key^0x3c6ef372fe94f82b), genMix64(g.key^0xa54ff53a5f1d36f1))
-	perm := make([]uint16, len(genNamePool))
+	var r rng
+	r.p.Seed(fmix64(g.key^0x3c6ef372fe94f82b), mix64(g.key^0xa54ff53a5f1d36f1))
+	perm := make([]uint16, len(namePool))
 	for i := range perm {
 		perm[i] = uint16(i)
 	}
@@ -104,7 +104,7 @@ func NewGenerator(seed int64, opts GenOptions) *Generator {
 	seen := map[string]int{}
 	rank := make([]int, len(perm))
 	for i, pi := range perm {
-		d := genNamePool[pi].base
+		d := namePool[pi].base
 		rank[i] = seen[d]
 		seen[d]++
 	}
@@ -120,46 +120,46 @@ func NewGenerator(seed int64, opts GenOptions) *Generator {
 }
 
 func (g *Generator) tenantKey(ti int) uint64 {
-	return genMix64(g.key + uint64(ti)*genGolden + 1)
+	return mix64(g.key + uint64(ti)*golden + 1)
 }
 
 // ---------------------------------------------------------------------------
 // Small deterministic RNG (no allocation).
 
-type genRNG struct{ p rand.PCG }
+type rng struct{ p rand.PCG }
 
-func (r *genRNG) u64() uint64 { return r.p.Uint64() }
+func (r *rng) u64() uint64 { return r.p.Uint64() }
 
 // n returns a value in [0, n); n must be > 0.
-func (r *genRNG) n(n int) int {
+func (r *rng) n(n int) int {
 	hi, _ := bits.Mul64(r.p.Uint64(), uint64(n))
 	return int(hi)
 }
 
 // chance reports true with probability p.
-func (r *genRNG) chance(p float64) bool {
+func (r *rng) chance(p float64) bool {
 	return float64(r.p.Uint64()>>11)*(1.0/(1<<53)) < p
 }
 
-func genPick[T any](r *genRNG, s []T) T { return s[r.n(len(s))] }
+func pick[T any](r *rng, s []T) T { return s[r.n(len(s))] }
 
 // ---------------------------------------------------------------------------
 // Tenants.
 
-type genNameEntry struct {
+type nameEntry struct {
 	name    string
 	base    string // company name without legal form
 	domain  string // NetBIOS domain used in "DOMAIN\user"
 	culture int
 }
 
-type genCulture struct {
+type culture struct {
 	bases   [][2]string // {name, domain}
 	formats []string    // "%s GmbH"
 	regions []string    // preferred data regions
 }
 
-var genCultures = []genCulture{
+var cultures = []culture{
 	{ // English / international
 		bases: [][2]string{
 			{"Contoso", "CONTOSO"}, {"Fabrikam", "FABRIKAM"}, {"Northwind Traders", "NORTHWIND"},
@@ -251,13 +251,13 @@ var genCultures = []genCulture{
 	},
 }
 
-// genNamePool holds every distinct company name; immutable after init.
-var genNamePool = genBuildNamePool()
+// namePool holds every distinct company name; immutable after init.
+var namePool = buildNamePool()
 
-func genBuildNamePool() []genNameEntry {
+func buildNamePool() []nameEntry {
 	seen := map[string]bool{}
-	var out []genNameEntry
-	for ci, c := range genCultures {
+	var out []nameEntry
+	for ci, c := range cultures {
 		for _, f := range c.formats {
 			for _, b := range c.bases {
 				n := strings.Replace(f, "%s", b[0], 1)
@@ -265,7 +265,7 @@ func genBuildNamePool() []genNameEntry {
 					continue
 				}
 				seen[n] = true
-				out = append(out, genNameEntry{name: n, base: b[0], domain: b[1], culture: ci})
+				out = append(out, nameEntry{name: n, base: b[0], domain: b[1], culture: ci})
 			}
 		}
 	}
@@ -280,10 +280,10 @@ func (g *Generator) nameIndex(i int) (int, uint64) {
 	return int(g.names[k%p]), k / p
 }
 
-var genDefaultRegions = []string{"eu01", "eu02", "us01", "us02", "us03", "ca01", "au01", "jp01", "br01", "in01"}
+var defaultRegions = []string{"eu01", "eu02", "us01", "us02", "us03", "ca01", "au01", "jp01", "br01", "in01"}
 
-// genGeographyOf returns the dataGeography of a data region.
-func genGeographyOf(region string) string {
+// GeographyOf returns the dataGeography of a data region.
+func GeographyOf(region string) string {
 	switch region {
 	case "eu01":
 		return "IE"
@@ -318,27 +318,27 @@ func genGeographyOf(region string) string {
 // other fields.
 func (g *Generator) Tenant(i int, regions []string) TenantSpec {
 	tk := g.tenantKey(i)
-	var r genRNG
-	r.p.Seed(genMix64(tk^0x510e527fade682d1), genFmix64(tk^0x9b05688c2b3e6c1f))
+	var r rng
+	r.p.Seed(mix64(tk^0x510e527fade682d1), fmix64(tk^0x9b05688c2b3e6c1f))
 	var idb [36]byte
-	genPutUUID(idb[:], genFmix64(tk^0x1f83d9abfb41bd6b), genMix64(tk^0x5be0cd19137e2179))
+	putUUID(idb[:], fmix64(tk^0x1f83d9abfb41bd6b), mix64(tk^0x5be0cd19137e2179))
 
 	ni, round := g.nameIndex(i)
-	ne := genNamePool[ni]
+	ne := namePool[ni]
 	name := ne.name
 	if round > 0 {
 		name += " " + strconv.FormatUint(round+1, 10)
 	}
 
 	if len(regions) == 0 {
-		regions = genDefaultRegions
+		regions = defaultRegions
 	}
 	region := ""
 	if r.chance(0.7) {
 		// Prefer a region matching the company's culture when offered.
 		var pref [16]string
 		np := 0
-		for _, cr := range genCultures[ne.culture].regions {
+		for _, cr := range cultures[ne.culture].regions {
 			for _, rr := range regions {
 				if rr == cr && np < len(pref) {
 					pref[np] = rr
@@ -365,7 +365,7 @@ func (g *Generator) Tenant(i int, regions []string) TenantSpec {
 		ID:          string(idb[:]),
 		Name:        name,
 		Region:      region,
-		Geography:   genGeographyOf(region),
+		Geography:   GeographyOf(region),
 		BillingType: billing,
 	}
 }
@@ -375,29 +375,29 @@ func (g *Generator) Tenant(i int, regions []string) TenantSpec {
 
 // Content categories: what a type's threat/path/extra values are drawn from.
 const (
-	genCatNone      = iota
-	genCatPUA       // local PUA file
-	genCatPUARemote // PUA on a network share (UNC)
-	genCatHmpa      // HitmanPro.Alert process
-	genCatHome      // Sophos Home remnants
-	genCatMalware   // local malware file
-	genCatMalRemote // malware on a network share
-	genCatWebCat    // web control: site and category
-	genCatWebURL    // web filtering: URL and reason
-	genCatDevice    // peripheral
-	genCatApp       // controlled application
-	genCatUpdate    // update failure reason
-	genCatHost      // name mentions the host only
+	catNone      = iota
+	catPUA       // local PUA file
+	catPUARemote // PUA on a network share (UNC)
+	catHmpa      // HitmanPro.Alert process
+	catHome      // Sophos Home remnants
+	catMalware   // local malware file
+	catMalRemote // malware on a network share
+	catWebCat    // web control: site and category
+	catWebURL    // web filtering: URL and reason
+	catDevice    // peripheral
+	catApp       // controlled application
+	catUpdate    // update failure reason
+	catHost      // name mentions the host only
 )
 
 // Origin policies.
 const (
-	genOrNone   = iota
-	genOrCore   // ML / SAV / BLOCKLISTED / nil
-	genOrLegacy // SAV / nil
+	orNone   = iota
+	orCore   // ML / SAV / BLOCKLISTED / nil
+	orLegacy // SAV / nil
 )
 
-type genTypeInfo struct {
+type typeInfo struct {
 	name    string
 	pua     bool
 	weight  int
@@ -418,39 +418,39 @@ type genTypeInfo struct {
 }
 
 // Weights: PUA family sums to 100 with detections 50; other types to 100.
-var genTypes = genPrepTypes([]genTypeInfo{
+var eventTypes = prepTypes([]typeInfo{
 	// PUA detections.
 	{name: TypeCorePuaDetection, pua: true, weight: 30, group: "PUA", tpl: "PUA detected: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.4, origin: genOrCore, pSha: 0.75},
+		cat: catPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.4, origin: orCore, pSha: 0.75},
 	{name: TypeCorePuaRemoteDetection, pua: true, weight: 5, group: "PUA",
 		tpl: "PUA '{t}' detected in network location '{p}' requires attention",
-		cat: genCatPUARemote, threat: true, sevA: "medium", sevB: "high", pSevB: 0.15, pSha: 0.2},
+		cat: catPUARemote, threat: true, sevA: "medium", sevB: "high", pSevB: 0.15, pSha: 0.2},
 	{name: TypeThreatPuaDetected, pua: true, weight: 6, group: "PUA", tpl: "PUA detected: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.3, origin: genOrLegacy, pSha: 0.3},
+		cat: catPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.3, origin: orLegacy, pSha: 0.3},
 	{name: TypeHmpaPuaDetected, pua: true, weight: 5, group: "PUA", tpl: "Detected PUA: {t}",
-		cat: genCatHmpa, threat: true, sevA: "medium", detail: "HMPA_PROCESS_PATH"},
+		cat: catHmpa, threat: true, sevA: "medium", detail: "HMPA_PROCESS_PATH"},
 	{name: TypeHomePuaRemnantsDetected, pua: true, weight: 4, group: "PUA",
 		tpl: "Remnants found of Potentially Unwanted App: {t}",
-		cat: genCatHome, threat: true, sevA: "low", detail: "HOME_REMNANT_PATHS"},
+		cat: catHome, threat: true, sevA: "low", detail: "HOME_REMNANT_PATHS"},
 	// PUA follow-ups.
 	{name: TypeCorePuaClean, pua: true, weight: 18, group: "PUA", tpl: "PUA cleaned up: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "low", remedy: "SUCCESS", origin: genOrCore, pSha: 0.5},
+		cat: catPUA, threat: true, sevA: "low", remedy: "SUCCESS", origin: orCore, pSha: 0.5},
 	{name: TypeCorePuaCleanFailed, pua: true, weight: 4, group: "PUA",
 		tpl: "Manual PUA cleanup required: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "medium", sevB: "high", pSevB: 0.1, remedy: "FAILED_TO_DELETE", pSha: 0.3},
+		cat: catPUA, threat: true, sevA: "medium", sevB: "high", pSevB: 0.1, remedy: "FAILED_TO_DELETE", pSha: 0.3},
 	{name: TypeCorePuaCleanNothing, pua: true, weight: 3, group: "PUA", tpl: "No items were cleaned.",
-		cat: genCatPUA, sevA: "low", remedy: "NOT_FOUND"},
+		cat: catPUA, sevA: "low", remedy: "NOT_FOUND"},
 	{name: TypeCorePuaReboot, pua: true, weight: 3, group: "PUA",
 		tpl: "Reboot required for complete PUA cleanup: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.3},
+		cat: catPUA, threat: true, sevA: "medium", sevB: "low", pSevB: 0.3},
 	{name: TypeCorePuaRestore, pua: true, weight: 2, group: "PUA", tpl: "Restored: '{t}' and associated items",
-		cat: genCatPUA, threat: true, sevA: "low"},
+		cat: catPUA, threat: true, sevA: "low"},
 	{name: TypeCorePuaRestoreFailed, pua: true, weight: 1, group: "PUA",
-		tpl: "Restore failed: '{t}' and associated items", cat: genCatPUA, threat: true, sevA: "medium"},
+		tpl: "Restore failed: '{t}' and associated items", cat: catPUA, threat: true, sevA: "medium"},
 	{name: TypeThreatPuaCleanedUp, pua: true, weight: 6, group: "PUA", tpl: "PUA cleaned up: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "low"},
+		cat: catPUA, threat: true, sevA: "low"},
 	{name: TypeThreatPuaDismissed, pua: true, weight: 3, group: "PUA", tpl: "PUA locally cleared: '{t}' at '{p}'",
-		cat: genCatPUA, threat: true, sevA: "low"},
+		cat: catPUA, threat: true, sevA: "low"},
 	{name: TypeThreatPuaCleanupFailed, pua: true, weight: 3, group: "PUA",
 		tpl: "Manual PUA cleanup required: '{t}' at '{p}'",
 		alt: []string{
@@ -458,61 +458,61 @@ var genTypes = genPrepTypes([]genTypeInfo{
 			"PUA not cleaned up: '{t}' at '{p}'",
 			"Reboot required to complete PUA cleanup: '{t}' at '{p}'",
 		},
-		cat: genCatPUA, threat: true, sevA: "medium", remedy: "FAILED_TO_DELETE"},
+		cat: catPUA, threat: true, sevA: "medium", remedy: "FAILED_TO_DELETE"},
 	{name: TypeHmpaPuaCleanup, pua: true, weight: 4, group: "PUA", tpl: "{t} has been cleaned up",
-		cat: genCatHmpa, threat: true, sevA: "low", detail: "HMPA_PROCESS_PATH"},
+		cat: catHmpa, threat: true, sevA: "low", detail: "HMPA_PROCESS_PATH"},
 	{name: TypeHomePuaRemnantsDeleted, pua: true, weight: 3, group: "PUA",
 		tpl: "Remnants deleted of Potentially Unwanted App: {t}",
-		cat: genCatHome, threat: true, sevA: "low", detail: "HOME_REMNANT_PATHS"},
+		cat: catHome, threat: true, sevA: "low", detail: "HOME_REMNANT_PATHS"},
 
 	// Other types.
 	{name: "Event::Endpoint::UpdateSuccess", weight: 30, group: "UPDATING", tpl: "Update succeeded",
 		sevA: "low", sevB: "none", pSevB: 0.1},
 	{name: "Event::Endpoint::UpdateFailure", weight: 5, group: "UPDATING", tpl: "Update failed: {x}",
-		cat: genCatUpdate, sevA: "medium", sevB: "high", pSevB: 0.2},
+		cat: catUpdate, sevA: "medium", sevB: "high", pSevB: 0.2},
 	{name: "Event::Endpoint::UpdateRebootRequired", weight: 3, group: "UPDATING",
 		tpl: "Reboot required to complete update", sevA: "medium", sevB: "low", pSevB: 0.3},
 	{name: "Event::Endpoint::WebControlViolation", weight: 9, group: "WEB",
-		tpl: "'{x}' blocked due to category '{y}'", cat: genCatWebCat, sevA: "low"},
+		tpl: "'{x}' blocked due to category '{y}'", cat: catWebCat, sevA: "low"},
 	{name: "Event::Endpoint::WebFilteringBlocked", weight: 6, group: "WEB",
-		tpl: "Access was blocked to '{x}' because of '{y}'", cat: genCatWebURL, sevA: "medium", sevB: "low", pSevB: 0.3},
+		tpl: "Access was blocked to '{x}' because of '{y}'", cat: catWebURL, sevA: "medium", sevB: "low", pSevB: 0.3},
 	{name: "Event::Endpoint::CoreDetection", weight: 3, group: "MALWARE", tpl: "Malware detected: '{t}' at '{p}'",
-		cat: genCatMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.1, origin: genOrCore, pSha: 0.8},
+		cat: catMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.1, origin: orCore, pSha: 0.8},
 	{name: "Event::Endpoint::CoreRemoteDetection", weight: 1, group: "MALWARE",
 		tpl: "Malware '{t}' detected in network location '{p}' requires attention",
-		cat: genCatMalRemote, threat: true, sevA: "high"},
+		cat: catMalRemote, threat: true, sevA: "high"},
 	{name: "Event::Endpoint::CoreClean", weight: 3, group: "MALWARE", tpl: "Malware cleaned up: '{t}' at '{p}'",
-		cat: genCatMalware, threat: true, sevA: "low", remedy: "SUCCESS", origin: genOrCore, pSha: 0.5},
+		cat: catMalware, threat: true, sevA: "low", remedy: "SUCCESS", origin: orCore, pSha: 0.5},
 	{name: "Event::Endpoint::CoreCleanFailed", weight: 1, group: "MALWARE",
 		tpl: "Manual malware cleanup required: '{t}' at '{p}'",
-		cat: genCatMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.2, remedy: "FAILED_TO_DELETE"},
+		cat: catMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.2, remedy: "FAILED_TO_DELETE"},
 	{name: "Event::Endpoint::Threat::Detected", weight: 2, group: "MALWARE", tpl: "Malware detected: '{t}' at '{p}'",
-		cat: genCatMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.05, origin: genOrLegacy},
+		cat: catMalware, threat: true, sevA: "high", sevB: "critical", pSevB: 0.05, origin: orLegacy},
 	{name: "Event::Endpoint::Threat::CleanupFailed", weight: 1, group: "MALWARE",
 		tpl: "Manual cleanup required: '{t}' at '{p}'",
-		cat: genCatMalware, threat: true, sevA: "high", remedy: "FAILED_TO_DELETE"},
+		cat: catMalware, threat: true, sevA: "high", remedy: "FAILED_TO_DELETE"},
 	{name: "Event::Endpoint::Device::AlertedOnly", weight: 5, group: "PERIPHERALS",
-		tpl: "Peripheral allowed (alert only): '{x}'", cat: genCatDevice, sevA: "low"},
+		tpl: "Peripheral allowed (alert only): '{x}'", cat: catDevice, sevA: "low"},
 	{name: "Event::Endpoint::SavScanComplete", weight: 6, group: "PROTECTION",
 		tpl: "Scan 'Sophos Cloud Scheduled Scan' completed", sevA: "none", sevB: "low", pSevB: 0.4},
 	{name: "Event::Endpoint::Application::Allowed", weight: 4, group: "APPLICATION_CONTROL",
-		tpl: "Controlled application allowed: '{x}'", cat: genCatApp, sevA: "low"},
+		tpl: "Controlled application allowed: '{x}'", cat: catApp, sevA: "low"},
 	{name: "Event::Endpoint::Registered", weight: 2, group: "PROTECTION", tpl: "New {x} registered: '{h}'",
-		cat: genCatHost, sevA: "none", sevB: "low", pSevB: 0.3},
+		cat: catHost, sevA: "none", sevB: "low", pSevB: 0.3},
 	{name: "Event::Endpoint::NotProtected", weight: 2, group: "PROTECTION", tpl: "Failed to protect computer: '{h}'",
-		cat: genCatHost, sevA: "high", sevB: "critical", pSevB: 0.15},
+		cat: catHost, sevA: "high", sevB: "critical", pSevB: 0.15},
 	{name: "Event::Endpoint::Compliant", weight: 2, group: "PROTECTION", tpl: "Computer is compliant with policy",
 		sevA: "low", sevB: "none", pSevB: 0.5},
 })
 
-// genPuaPick and genOtherPick index into genTypes by a uniform value over the
+// puaPick and otherPick index into eventTypes by a uniform value over the
 // family's total weight. Immutable after init.
-var genPuaPick, genOtherPick = genBuildPick(true), genBuildPick(false)
+var puaPick, otherPick = buildPick(true), buildPick(false)
 
-func genBuildPick(pua bool) []uint8 {
+func buildPick(pua bool) []uint8 {
 	var t []uint8
-	for i := range genTypes {
-		ti := &genTypes[i]
+	for i := range eventTypes {
+		ti := &eventTypes[i]
 		if ti.pua != pua {
 			continue
 		}
@@ -523,8 +523,8 @@ func genBuildPick(pua bool) []uint8 {
 	return t
 }
 
-// genPrepTypes fills the derived fields of a type table.
-func genPrepTypes(t []genTypeInfo) []genTypeInfo {
+// prepTypes fills the derived fields of a type table.
+func prepTypes(t []typeInfo) []typeInfo {
 	for i := range t {
 		ti := &t[i]
 		ti.hasPath = strings.Contains(ti.tpl, "{p}")
@@ -539,43 +539,43 @@ func genPrepTypes(t []genTypeInfo) []genTypeInfo {
 	return t
 }
 
-// typeIdx returns the genTypes index for type hash h.
+// typeIdx returns the eventTypes index for type hash h.
 func (g *Generator) typeIdx(h uint64) uint8 {
 	if h>>32 < g.otherThr {
-		return genOtherPick[(uint64(uint32(h))*uint64(len(genOtherPick)))>>32]
+		return otherPick[(uint64(uint32(h))*uint64(len(otherPick)))>>32]
 	}
-	return genPuaPick[(uint64(uint32(h))*uint64(len(genPuaPick)))>>32]
+	return puaPick[(uint64(uint32(h))*uint64(len(puaPick)))>>32]
 }
 
 // EventType returns the type of event number seq of tenant number ti.
 // It is cheap (no allocation) and consistent with Event.
 func (g *Generator) EventType(ti int, seq uint64) string {
-	x := g.tenantKey(ti) + seq*genGolden
-	return genTypes[g.typeIdx(genMix64(x))].name
+	x := g.tenantKey(ti) + seq*golden
+	return eventTypes[g.typeIdx(mix64(x))].name
 }
 
-func genEventIDWords(tk, seq uint64) (hi, lo uint64) {
-	x := tk + seq*genGolden
-	return genFmix64(x ^ 0x243f6a8885a308d3), genMix64(seq ^ genFmix64(tk^0x13198a2e03707344))
+func eventIDWords(tk, seq uint64) (hi, lo uint64) {
+	x := tk + seq*golden
+	return fmix64(x ^ 0x243f6a8885a308d3), mix64(seq ^ fmix64(tk^0x13198a2e03707344))
 }
 
-// EventID returns the UUID (version 4 layout) of event seq of tenant ti;
+// eventID returns the UUID (version 4 layout) of event seq of tenant ti;
 // consistent with Event.
-func (g *Generator) EventID(ti int, seq uint64) string {
+func (g *Generator) eventID(ti int, seq uint64) string {
 	var b [36]byte
-	hi, lo := genEventIDWords(g.tenantKey(ti), seq)
-	genPutUUID(b[:], hi, lo)
+	hi, lo := eventIDWords(g.tenantKey(ti), seq)
+	putUUID(b[:], hi, lo)
 	return string(b[:])
 }
 
 // ---------------------------------------------------------------------------
 // Formatting helpers (append into a byte buffer; no allocation).
 
-const genHex = "0123456789abcdef"
+const hexDigits = "0123456789abcdef"
 
-// genPutUUID writes hi/lo as a lower-case version-4, RFC 4122 variant UUID
+// putUUID writes hi/lo as a lower-case version-4, RFC 4122 variant UUID
 // into dst[:36].
-func genPutUUID(dst []byte, hi, lo uint64) {
+func putUUID(dst []byte, hi, lo uint64) {
 	var raw [16]byte
 	for i := range 8 {
 		raw[i] = byte(hi >> (56 - 8*i))
@@ -589,28 +589,28 @@ func genPutUUID(dst []byte, hi, lo uint64) {
 			dst[j] = '-'
 			j++
 		}
-		dst[j] = genHex[c>>4]
-		dst[j+1] = genHex[c&15]
+		dst[j] = hexDigits[c>>4]
+		dst[j+1] = hexDigits[c&15]
 		j += 2
 	}
 }
 
-func genAppendUUID(b []byte, hi, lo uint64) []byte {
+func appendUUID(b []byte, hi, lo uint64) []byte {
 	var u [36]byte
-	genPutUUID(u[:], hi, lo)
+	putUUID(u[:], hi, lo)
 	return append(b, u[:]...)
 }
 
-// genAppendHex appends the low n nibbles of v (n <= 16), most significant first.
-func genAppendHex(b []byte, v uint64, n int) []byte {
+// appendHex appends the low n nibbles of v (n <= 16), most significant first.
+func appendHex(b []byte, v uint64, n int) []byte {
 	for i := n - 1; i >= 0; i-- {
-		b = append(b, genHex[(v>>(4*uint(i)))&15])
+		b = append(b, hexDigits[(v>>(4*uint(i)))&15])
 	}
 	return b
 }
 
-// genAppendPad appends v in decimal, zero-padded to at least width digits.
-func genAppendPad(b []byte, v uint64, width int) []byte {
+// appendPad appends v in decimal, zero-padded to at least width digits.
+func appendPad(b []byte, v uint64, width int) []byte {
 	var d [20]byte
 	i := len(d)
 	for v > 0 || i == len(d) {
@@ -624,9 +624,9 @@ func genAppendPad(b []byte, v uint64, width int) []byte {
 	return append(b, d[i:]...)
 }
 
-// genAppendTpl appends a path template, replacing {u} by user and {s} by
+// appendTpl appends a path template, replacing {u} by user and {s} by
 // server.
-func genAppendTpl(b []byte, tpl string, user []byte, server string) []byte {
+func appendTpl(b []byte, tpl string, user []byte, server string) []byte {
 	for {
 		i := strings.IndexByte(tpl, '{')
 		if i < 0 || i+2 >= len(tpl) || tpl[i+2] != '}' {
@@ -649,15 +649,15 @@ func genAppendTpl(b []byte, tpl string, user []byte, server string) []byte {
 // Endpoints.
 
 const (
-	genEpComputer = iota
-	genEpServer
-	genEpMobile
+	epComputer = iota
+	epServer
+	epMobile
 )
 
-var genEndpointTypeNames = [...]string{"computer", "server", "mobile"}
+var endpointTypeNames = [...]string{"computer", "server", "mobile"}
 
-// genEndpoint is one endpoint of a tenant; all fields derive from (tk, index).
-type genEndpoint struct {
+// endpoint is one endpoint of a tenant; all fields derive from (tk, index).
+type endpoint struct {
 	h       uint64 // endpoint hash
 	idx     int
 	kind    int
@@ -666,104 +666,104 @@ type genEndpoint struct {
 }
 
 var (
-	genDepts        = []string{"FIN", "HR", "IT", "MKT", "SALES", "OPS", "ENG", "LEGAL", "PROD", "LOG", "RND", "ADM", "CS", "PUR"}
-	genSites        = []string{"BER", "MUC", "HAM", "FRA", "LON", "PAR", "NYC", "CHI", "SYD", "TYO", "SAO", "BLR", "TOR", "AMS", "VIE", "ZRH"}
-	genServerRoles  = []string{"APP", "FS", "DC", "SQL", "EXCH", "WEB", "BKP", "PRINT", "RDS", "HV", "ERP", "CTX"}
-	genMobileModels = []string{"iPhone-", "iPad-", "Galaxy-S23-", "Pixel-8-", "Galaxy-Tab-"}
+	depts        = []string{"FIN", "HR", "IT", "MKT", "SALES", "OPS", "ENG", "LEGAL", "PROD", "LOG", "RND", "ADM", "CS", "PUR"}
+	sites        = []string{"BER", "MUC", "HAM", "FRA", "LON", "PAR", "NYC", "CHI", "SYD", "TYO", "SAO", "BLR", "TOR", "AMS", "VIE", "ZRH"}
+	serverRoles  = []string{"APP", "FS", "DC", "SQL", "EXCH", "WEB", "BKP", "PRINT", "RDS", "HV", "ERP", "CTX"}
+	mobileModels = []string{"iPhone-", "iPad-", "Galaxy-S23-", "Pixel-8-", "Galaxy-Tab-"}
 	// Ordinary non-ASCII host name prefixes (a small share of endpoints).
-	genIntlHosts  = []string{"PC-MÜNCHEN-", "BÜRO-", "ÆRØSKØBING-", "ノートPC-", "PC-ZÜRICH-", "ПК-БУХ-", "İSTANBUL-PC", "SÃO-PAULO-", "MÅLØY-WS"}
-	genFirstNames = []string{
+	intlHosts  = []string{"PC-MÜNCHEN-", "BÜRO-", "ÆRØSKØBING-", "ノートPC-", "PC-ZÜRICH-", "ПК-БУХ-", "İSTANBUL-PC", "SÃO-PAULO-", "MÅLØY-WS"}
+	firstNames = []string{
 		"anna", "jan", "julia", "lukas", "sarah", "thomas", "laura", "michael", "lisa", "stefan",
 		"emma", "oliver", "sophie", "daniel", "marie", "james", "olivia", "david", "emily", "peter",
 		"claire", "pierre", "marco", "giulia", "carlos", "lucia", "kenji", "yuki", "priya", "arjun",
 	}
-	genLastNames = []string{
+	lastNames = []string{
 		"meyer", "weber", "fischer", "schmidt", "wagner", "becker", "hoffmann", "schulz", "koch", "richter",
 		"klein", "wolf", "neumann", "schwarz", "braun", "hartmann", "lange", "werner", "krause", "lehmann",
 		"smith", "johnson", "brown", "taylor", "wilson", "davies", "evans", "walker", "wright", "green",
 		"martin", "dubois", "rossi", "garcia", "silva", "tanaka", "sato", "nguyen", "kim", "patel",
 	}
 	// Ordinary non-ASCII account names (a small share of users).
-	genIntlUsers   = []string{"jürgen.groß", "søren.ærø", "zoë.brontë", "łukasz.wójcik", "çağrı.öztürk", "ユーザー", "田中.太郎", "josé.núñez", "françois.lefèvre", "björn.åkesson"}
-	genServerUsers = []string{"svc_backup", "svc_sql", "Administrator", "svc_deploy"}
-	genFileServers = []string{"FS01", "FS02", "NAS01", "SRV-FS-01", "fileserver", "DFS01"}
-	genShares      = []string{`Tools`, `Software`, `IT$`, `Public`, `Install`, `Users$\{u}`, `Transfer`, `Abteilungen\IT`}
+	intlUsers   = []string{"jürgen.groß", "søren.ærø", "zoë.brontë", "łukasz.wójcik", "çağrı.öztürk", "ユーザー", "田中.太郎", "josé.núñez", "françois.lefèvre", "björn.åkesson"}
+	serverUsers = []string{"svc_backup", "svc_sql", "Administrator", "svc_deploy"}
+	fileServers = []string{"FS01", "FS02", "NAS01", "SRV-FS-01", "fileserver", "DFS01"}
+	shares      = []string{`Tools`, `Software`, `IT$`, `Public`, `Install`, `Users$\{u}`, `Transfer`, `Abteilungen\IT`}
 )
 
-// genEndpointCount returns how many endpoints tenant tk has (5..200, skewed
+// endpointCount returns how many endpoints tenant tk has (5..200, skewed
 // towards small tenants).
-func genEndpointCount(tk uint64) int {
-	u := float64(genFmix64(tk^0x8a5cd789635d2dff)>>11) * (1.0 / (1 << 53))
+func endpointCount(tk uint64) int {
+	u := float64(fmix64(tk^0x8a5cd789635d2dff)>>11) * (1.0 / (1 << 53))
 	return 5 + int(195*u*u)
 }
 
-func genEndpointAt(tk uint64, e int) genEndpoint {
-	h := genMix64(genFmix64(tk^0xe8f3b5a1c2d4f607) + uint64(e)*genGolden)
-	ep := genEndpoint{h: h, idx: e, hostile: -1}
+func endpointAt(tk uint64, e int) endpoint {
+	h := mix64(fmix64(tk^0xe8f3b5a1c2d4f607) + uint64(e)*golden)
+	ep := endpoint{h: h, idx: e, hostile: -1}
 	switch k := h % 1000; {
 	case k < 15:
-		ep.kind = genEpMobile
+		ep.kind = epMobile
 	case k < 165:
-		ep.kind = genEpServer
+		ep.kind = epServer
 	}
-	ep.style = int(genFmix64(tk^0x7c1f0e2d3b4a5968) % 4) // tenant naming scheme
+	ep.style = int(fmix64(tk^0x7c1f0e2d3b4a5968) % 4) // tenant naming scheme
 	if (h>>10)%100 < 15 {
 		ep.style = 3 // unmanaged Windows default name
 	}
 	return ep
 }
 
-func genHostileEndpoint(tk uint64, k int) genEndpoint {
-	h := genMix64(genFmix64(tk^0x2d7e9f1a3c5b7d9e) + uint64(k)*genGolden)
-	return genEndpoint{h: h, idx: k, kind: genEpComputer, hostile: k}
+func hostileEndpoint(tk uint64, k int) endpoint {
+	h := mix64(fmix64(tk^0x2d7e9f1a3c5b7d9e) + uint64(k)*golden)
+	return endpoint{h: h, idx: k, kind: epComputer, hostile: k}
 }
 
 // intlHost and intlUser report whether the endpoint uses ordinary non-ASCII names.
-func (ep genEndpoint) intlHost() bool { return (ep.h>>20)%100 < 3 }
-func (ep genEndpoint) intlUser() bool { return (ep.h>>27)%100 < 4 }
+func (ep endpoint) intlHost() bool { return (ep.h>>20)%100 < 3 }
+func (ep endpoint) intlUser() bool { return (ep.h>>27)%100 < 4 }
 
-func (ep genEndpoint) appendID(b []byte) []byte {
-	return genAppendUUID(b, genFmix64(ep.h^0x4f1bbcdcbfa54d6b), genMix64(ep.h^0x1a2b3c4d5e6f7081))
+func (ep endpoint) appendID(b []byte) []byte {
+	return appendUUID(b, fmix64(ep.h^0x4f1bbcdcbfa54d6b), mix64(ep.h^0x1a2b3c4d5e6f7081))
 }
 
-func (ep genEndpoint) appendHost(b []byte, tk uint64) []byte {
+func (ep endpoint) appendHost(b []byte, tk uint64) []byte {
 	if ep.hostile >= 0 {
-		return append(b, genHostileHosts[ep.hostile]...)
+		return append(b, hostileHosts[ep.hostile]...)
 	}
 	e := uint64(ep.idx)
 	if ep.intlHost() {
-		b = append(b, genIntlHosts[(ep.h>>33)%uint64(len(genIntlHosts))]...)
-		return genAppendPad(b, e+1, 2)
+		b = append(b, intlHosts[(ep.h>>33)%uint64(len(intlHosts))]...)
+		return appendPad(b, e+1, 2)
 	}
 	switch ep.kind {
-	case genEpServer:
+	case epServer:
 		if (ep.h>>40)%4 == 0 {
-			b = append(b, genServerRoles[(ep.h>>44)%uint64(len(genServerRoles))]...)
-			return genAppendPad(b, e+1, 2)
+			b = append(b, serverRoles[(ep.h>>44)%uint64(len(serverRoles))]...)
+			return appendPad(b, e+1, 2)
 		}
 		b = append(b, "SRV-"...)
-		b = append(b, genServerRoles[(ep.h>>44)%uint64(len(genServerRoles))]...)
+		b = append(b, serverRoles[(ep.h>>44)%uint64(len(serverRoles))]...)
 		b = append(b, '-')
-		return genAppendPad(b, e+1, 2)
-	case genEpMobile:
-		b = append(b, genMobileModels[(ep.h>>40)%uint64(len(genMobileModels))]...)
-		return genAppendPad(b, e*37%1000+1, 3)
+		return appendPad(b, e+1, 2)
+	case epMobile:
+		b = append(b, mobileModels[(ep.h>>40)%uint64(len(mobileModels))]...)
+		return appendPad(b, e*37%1000+1, 3)
 	}
-	num := (e*7919 + genFmix64(tk)%10000) % 10000 // distinct for e < 10000
+	num := (e*7919 + fmix64(tk)%10000) % 10000 // distinct for e < 10000
 	switch ep.style {
 	case 0:
 		b = append(b, "WS-"...)
-		b = append(b, genDepts[(ep.h>>40)%uint64(len(genDepts))]...)
+		b = append(b, depts[(ep.h>>40)%uint64(len(depts))]...)
 		b = append(b, '-')
-		return genAppendPad(b, num, 4)
+		return appendPad(b, num, 4)
 	case 1:
-		b = append(b, genSites[(tk>>20)%uint64(len(genSites))]...)
+		b = append(b, sites[(tk>>20)%uint64(len(sites))]...)
 		b = append(b, "-PC"...)
-		return genAppendPad(b, num, 4)
+		return appendPad(b, num, 4)
 	case 2:
-		b = append(b, genSites[(tk>>20)%uint64(len(genSites))]...)
+		b = append(b, sites[(tk>>20)%uint64(len(sites))]...)
 		b = append(b, "-NB-"...)
-		return genAppendPad(b, num, 4)
+		return appendPad(b, num, 4)
 	}
 	if (ep.h>>40)&1 == 0 {
 		b = append(b, "DESKTOP-"...)
@@ -771,7 +771,7 @@ func (ep genEndpoint) appendHost(b []byte, tk uint64) []byte {
 		b = append(b, "LAPTOP-"...)
 	}
 	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	v := genFmix64(ep.h ^ 0x0123456789abcdef)
+	v := fmix64(ep.h ^ 0x0123456789abcdef)
 	for range 7 {
 		b = append(b, alnum[v%36])
 		v /= 36
@@ -781,23 +781,23 @@ func (ep genEndpoint) appendHost(b []byte, tk uint64) []byte {
 
 // appendUser appends the endpoint's usual account name; ok is false when
 // the endpoint has no user (source "n/a").
-func (ep genEndpoint) appendUser(b []byte, tk uint64) ([]byte, bool) {
-	u := genFmix64(ep.h ^ 0x5555aaaa3333cccc)
-	if ep.kind == genEpServer {
+func (ep endpoint) appendUser(b []byte, tk uint64) ([]byte, bool) {
+	u := fmix64(ep.h ^ 0x5555aaaa3333cccc)
+	if ep.kind == epServer {
 		if u%10 < 6 {
 			return b, false
 		}
 		if u%10 == 9 {
 			b = append(b, "admin."...)
-			return append(b, genLastNames[(tk>>8)%uint64(len(genLastNames))]...), true
+			return append(b, lastNames[(tk>>8)%uint64(len(lastNames))]...), true
 		}
-		return append(b, genServerUsers[(u>>8)%uint64(len(genServerUsers))]...), true
+		return append(b, serverUsers[(u>>8)%uint64(len(serverUsers))]...), true
 	}
 	if ep.intlUser() {
-		return append(b, genIntlUsers[(u>>8)%uint64(len(genIntlUsers))]...), true
+		return append(b, intlUsers[(u>>8)%uint64(len(intlUsers))]...), true
 	}
-	first := genFirstNames[(u>>8)%uint64(len(genFirstNames))]
-	last := genLastNames[(u>>16)%uint64(len(genLastNames))]
+	first := firstNames[(u>>8)%uint64(len(firstNames))]
+	last := lastNames[(u>>16)%uint64(len(lastNames))]
 	switch (tk >> 36) % 4 { // tenant account naming scheme
 	case 0:
 		b = append(b, first[0], '.')
@@ -816,7 +816,7 @@ func (ep genEndpoint) appendUser(b []byte, tk uint64) ([]byte, bool) {
 	return b, true
 }
 
-func (ep genEndpoint) appendIP(b []byte, tk uint64) []byte {
+func (ep endpoint) appendIP(b []byte, tk uint64) []byte {
 	b = append(b, "10."...)
 	b = strconv.AppendUint(b, 1+tk%254, 10)
 	b = append(b, '.')
@@ -832,14 +832,14 @@ func (ep genEndpoint) appendIP(b []byte, tk uint64) []byte {
 // ---------------------------------------------------------------------------
 // Threat catalogues. Path templates: {u} user, {s} file server.
 
-type genThreatDef struct {
+type threatDef struct {
 	name   string
 	weight int
 	files  []string
 	signer int // index into signers, -1 unsigned, -2 random generic signer
 }
 
-var genGenericFiles = []string{
+var genericFiles = []string{
 	`C:\Users\{u}\Downloads\pdf_converter_setup.exe`,
 	`C:\Users\{u}\Downloads\FreeYouTubeDownloader_Setup.exe`,
 	`C:\Users\{u}\AppData\Local\Temp\is-4T2QK.tmp\setup.tmp`,
@@ -853,10 +853,10 @@ var genGenericFiles = []string{
 	`C:\Program Files (x86)\Common Files\Toolbar\tbcore.dll`,
 }
 
-var genPuaThreats = []genThreatDef{
-	{"Generic Reputation PUA", 30, genGenericFiles, -2},
-	{"Generic ML PUA", 15, genGenericFiles, -2},
-	{"Rule Generic PUA", 6, genGenericFiles, -2},
+var puaThreats = []threatDef{
+	{"Generic Reputation PUA", 30, genericFiles, -2},
+	{"Generic ML PUA", 15, genericFiles, -2},
+	{"Rule Generic PUA", 6, genericFiles, -2},
 	{"PsExec", 10, []string{`C:\Tools\Sysinternals\PsExec64.exe`, `C:\Users\{u}\Downloads\PSTools\PsExec.exe`, `C:\Windows\PSEXESVC.exe`}, 0},
 	{"NetCat", 4, []string{`C:\Users\{u}\Downloads\netcat-1.11\nc64.exe`, `C:\Tools\nc.exe`}, -1},
 	{"Advanced IP Scanner", 8, []string{`C:\Program Files (x86)\Advanced IP Scanner\advanced_ip_scanner.exe`, `C:\Users\{u}\Downloads\Advanced_IP_Scanner_2.5.4594.1.exe`}, 1},
@@ -869,14 +869,14 @@ var genPuaThreats = []genThreatDef{
 	{"Cheat Engine", 2, []string{`C:\Program Files\Cheat Engine 7.5\cheatengine-x86_64.exe`}, -1},
 }
 
-var genHmpaThreats = []genThreatDef{
+var hmpaThreats = []threatDef{
 	{"PUA/CoinMiner.Generic", 4, []string{`C:\Program Files\Google\Chrome\Application\chrome.exe`, `C:\Users\{u}\AppData\Roaming\xmrig\xmrig.exe`}, -1},
 	{"PUA/CryptoMiner.XMRig", 2, []string{`C:\Users\{u}\AppData\Local\Temp\xmrig-6.21.0\xmrig.exe`}, -1},
 	{"PUA/Adware.Generic", 2, []string{`C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe`}, -1},
 	{"PUA/BrowserModifier.Generic", 1, []string{`C:\Program Files\Mozilla Firefox\firefox.exe`}, -1},
 }
 
-var genHomeThreats = []genThreatDef{
+var homeThreats = []threatDef{
 	{"OpenCandy", 3, []string{`C:\ProgramData\OpenCandy`, `C:\Users\{u}\AppData\Local\Temp\OpenCandy`}, -1},
 	{"InstallCore", 2, []string{`C:\Users\{u}\AppData\Local\Temp\InstallCore`}, -1},
 	{"Conduit Search", 1, []string{`C:\Users\{u}\AppData\Local\Conduit`}, -1},
@@ -886,7 +886,7 @@ var genHomeThreats = []genThreatDef{
 	{"Wajam", 1, []string{`C:\Program Files (x86)\Wajam`}, -1},
 }
 
-var genMalwareThreats = []genThreatDef{
+var malwareThreats = []threatDef{
 	{"Troj/Agent-BHXT", 3, []string{`C:\Users\{u}\Downloads\invoice_2025_06.exe`, `C:\Windows\Temp\svchost32.exe`}, -1},
 	{"Mal/Generic-S", 4, []string{`C:\Users\{u}\AppData\Local\Temp\Rar$EXa4120.3381\Rechnung.pdf.exe`}, -1},
 	{"ML/PE-A", 4, []string{`C:\Users\{u}\Downloads\setup_crack.exe`, `C:\Users\{u}\AppData\Roaming\updater.exe`}, -1},
@@ -897,43 +897,43 @@ var genMalwareThreats = []genThreatDef{
 	{"Troj/PDFJs-AAV", 1, []string{`C:\Users\{u}\Downloads\Lieferschein.pdf`}, -1},
 }
 
-type genSignerDef struct {
+type signerDef struct {
 	name       string
 	thumbprint string
 }
 
-// genSigners: 0..4 fixed (PsExec, Advanced IP Scanner, AnyDesk, Process
+// signers: 0..4 fixed (PsExec, Advanced IP Scanner, AnyDesk, Process
 // Hacker, uTorrent), the rest are generic bundleware signers.
-var genSigners = genBuildSigners([]string{
+var signers = buildSigners([]string{
 	"Microsoft Corporation", "Famatech Corp.", "AnyDesk Software GmbH", "Wen Jia Liu", "BitTorrent Inc",
 	"Softonic International S.A.", "Wondershare Technology Co.,Ltd", "IObit Information Technology",
 	"Lavasoft Software Canada Inc.", "Corel Corporation", "Digital River Ireland Ltd.",
 })
 
-const genFirstGenericSigner = 5
+const firstGenericSigner = 5
 
-func genBuildSigners(names []string) []genSignerDef {
-	out := make([]genSignerDef, len(names))
+func buildSigners(names []string) []signerDef {
+	out := make([]signerDef, len(names))
 	for i, n := range names {
-		h := genHashString(n)
+		h := hashString(n)
 		b := make([]byte, 0, 64)
 		for k := range 4 {
-			b = genAppendHex(b, genMix64(h+uint64(k)*genGolden), 16)
+			b = appendHex(b, mix64(h+uint64(k)*golden), 16)
 		}
-		out[i] = genSignerDef{name: n, thumbprint: string(b)}
+		out[i] = signerDef{name: n, thumbprint: string(b)}
 	}
 	return out
 }
 
 // Threat pick tables (indices into the threat slices by weight).
 var (
-	genPuaThreatPick     = genBuildThreatPick(genPuaThreats)
-	genHmpaThreatPick    = genBuildThreatPick(genHmpaThreats)
-	genHomeThreatPick    = genBuildThreatPick(genHomeThreats)
-	genMalwareThreatPick = genBuildThreatPick(genMalwareThreats)
+	puaThreatPick     = buildThreatPick(puaThreats)
+	hmpaThreatPick    = buildThreatPick(hmpaThreats)
+	homeThreatPick    = buildThreatPick(homeThreats)
+	malwareThreatPick = buildThreatPick(malwareThreats)
 )
 
-func genBuildThreatPick(ts []genThreatDef) []uint8 {
+func buildThreatPick(ts []threatDef) []uint8 {
 	var t []uint8
 	for i, d := range ts {
 		for range d.weight {
@@ -944,39 +944,39 @@ func genBuildThreatPick(ts []genThreatDef) []uint8 {
 }
 
 var (
-	genWebSites = [][2]string{
+	webSites = [][2]string{
 		{"www.pokerstars.com", "Gambling"}, {"www.facebook.com", "Social Networking"},
 		{"store.steampowered.com", "Games"}, {"www.twitch.tv", "Streaming Media"},
 		{"thepiratebay.org", "Peer to Peer and Torrents"}, {"www.bet365.com", "Gambling"},
 		{"www.tiktok.com", "Social Networking"}, {"www.dropbox.com", "Online Storage"},
 	}
-	genWebURLs = [][2]string{
+	webURLs = [][2]string{
 		{"http://sophostest.com/malware/index.html", "Malicious site"},
 		{"http://update-flash-player.xyz/download/", "Malicious site"},
 		{"https://login-microsoftonline.example-secure.com/", "Phishing"},
 		{"http://cdn.free-pdf-tools.top/setup.exe", "High risk download"},
 		{"http://sophostest.com/pua/index.html", "Potentially unwanted application"},
 	}
-	genDevices = []string{
+	devices = []string{
 		"SanDisk Cruzer Blade", "Kingston DataTraveler 3.0", "WD My Passport 25E2",
 		"Samsung Galaxy S23 (MTP)", "Generic USB Mass Storage", "Intenso Speed Line",
 	}
-	genApps = []string{
+	apps = []string{
 		"TeamViewer", "Dropbox", "Zoom", "Spotify", "WhatsApp Desktop", "Skype", "Google Drive", "WinSCP",
 	}
-	genUpdateReasons = []string{
+	updateReasons = []string{
 		"could not contact a server containing updates",
 		"download of Sophos Endpoint Agent failed",
 		"not enough disk space",
 		"installation of Sophos Intercept X failed",
 	}
-	genMobileApps = []string{"com.cleaner.boost", "com.free.vpn.proxy", "com.flashlight.pro", "com.coinminer.app"}
+	mobileApps = []string{"com.cleaner.boost", "com.free.vpn.proxy", "com.flashlight.pro", "com.coinminer.app"}
 )
 
 // ---------------------------------------------------------------------------
 // Hostile values.
 
-var genHostileHosts = []string{
+var hostileHosts = []string{
 	`<script>alert(1)</script>`,
 	`WS-<img src=x onerror=alert(1)>`,
 	`PC-"QUOTED"-01`,
@@ -991,12 +991,12 @@ var genHostileHosts = []string{
 	`SRV-"><svg onload=alert(1)>`,
 }
 
-type genHostileUser struct {
+type hostileUser struct {
 	s    string
 	full bool // s is a whole "DOMAIN\user" source
 }
 
-var genHostileUsers = []genHostileUser{
+var hostileUsers = []hostileUser{
 	{`<script>alert(1)</script>`, false},
 	{`<img src=x onerror=alert(1)>`, false},
 	{`o'brien`, false},
@@ -1012,9 +1012,9 @@ var genHostileUsers = []genHostileUser{
 	{`<b>CORP</b>\user`, true},
 }
 
-var genHostilePaths = genBuildHostilePaths()
+var hostilePaths = buildHostilePaths()
 
-func genBuildHostilePaths() []string {
+func buildHostilePaths() []string {
 	var long strings.Builder
 	long.WriteString(`C:\Users\j.meyer\AppData\Local\Temp\`)
 	for i := 1; long.Len() < 330; i++ {
@@ -1050,7 +1050,7 @@ func genBuildHostilePaths() []string {
 // ---------------------------------------------------------------------------
 // Events.
 
-type genSpan struct{ a, b int }
+type span struct{ a, b int }
 
 // Event builds the full event seq of tenant t (index ti), created at
 // created. CreatedAt is created normalised to UTC and truncated to the
@@ -1058,10 +1058,10 @@ type genSpan struct{ a, b int }
 // and created always give a DeepEqual event.
 func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) Event {
 	tk := g.tenantKey(ti)
-	x := tk + seq*genGolden
-	info := &genTypes[g.typeIdx(genMix64(x))]
-	var r genRNG
-	r.p.Seed(genMix64(x^0xa4093822299f31d0), genFmix64(x^0x082efa98ec4e6c89))
+	x := tk + seq*golden
+	info := &eventTypes[g.typeIdx(mix64(x))]
+	var r rng
+	r.p.Seed(mix64(x^0xa4093822299f31d0), fmix64(x^0x082efa98ec4e6c89))
 
 	created = created.UTC().Truncate(time.Millisecond)
 	ev := Event{
@@ -1079,7 +1079,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	}
 
 	// Endpoint: a few endpoints per tenant are much noisier than others.
-	n := genEndpointCount(tk)
+	n := endpointCount(tk)
 	var e int
 	if r.chance(0.5) {
 		f := float64(r.u64()>>11) * (1.0 / (1 << 53))
@@ -1087,7 +1087,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	} else {
 		e = r.n(n)
 	}
-	ep := genEndpointAt(tk, e)
+	ep := endpointAt(tk, e)
 
 	// Hostile fields.
 	const hLoc, hSrc, hPath = 1, 2, 4
@@ -1099,17 +1099,17 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 		}
 	}
 	if mask&hLoc != 0 {
-		ep = genHostileEndpoint(tk, r.n(len(genHostileHosts)))
+		ep = hostileEndpoint(tk, r.n(len(hostileHosts)))
 	}
-	ev.EndpointType = genEndpointTypeNames[ep.kind]
+	ev.EndpointType = endpointTypeNames[ep.kind]
 
 	buf := make([]byte, 0, 1024)
-	var sID, sEP, sLoc, sSrc, sIP, sUID, sPath, sSha, sName, sX, sY genSpan
-	mark := func(s *genSpan, start int) { *s = genSpan{start, len(buf)} }
+	var sID, sEP, sLoc, sSrc, sIP, sUID, sPath, sSha, sName, sX, sY span
+	mark := func(s *span, start int) { *s = span{start, len(buf)} }
 
-	hi, lo := genEventIDWords(tk, seq)
+	hi, lo := eventIDWords(tk, seq)
 	st := len(buf)
-	buf = genAppendUUID(buf, hi, lo)
+	buf = appendUUID(buf, hi, lo)
 	mark(&sID, st)
 
 	st = len(buf)
@@ -1121,26 +1121,26 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	mark(&sLoc, st)
 
 	ni, _ := g.nameIndex(ti)
-	domain := genNamePool[ni].domain
+	domain := namePool[ni].domain
 	// Usual user (also used in paths).
 	uStart := len(buf)
 	var hasUser bool
 	buf, hasUser = ep.appendUser(buf, tk)
-	sUser := genSpan{uStart, len(buf)}
+	sUser := span{uStart, len(buf)}
 	userKey := ep.h
-	if ep.kind != genEpServer && hasUser && r.chance(0.05) {
+	if ep.kind != epServer && hasUser && r.chance(0.05) {
 		// An IT admin working on the machine.
 		uStart = len(buf)
 		buf = append(buf, "admin."...)
-		buf = append(buf, genLastNames[(tk>>8)%uint64(len(genLastNames))]...)
-		sUser = genSpan{uStart, len(buf)}
+		buf = append(buf, lastNames[(tk>>8)%uint64(len(lastNames))]...)
+		sUser = span{uStart, len(buf)}
 		userKey = tk ^ 0xadadadadadadadad
 	}
 
 	st = len(buf)
 	switch {
 	case mask&hSrc != 0:
-		hu := genPick(&r, genHostileUsers)
+		hu := pick(&r, hostileUsers)
 		if !hu.full {
 			buf = append(buf, domain...)
 			buf = append(buf, '\\')
@@ -1170,63 +1170,63 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	}
 	if hasUser && r.chance(0.93) {
 		st = len(buf)
-		uh := genFmix64(userKey ^ 0x0b1ec7)
-		buf = genAppendHex(buf, 0x6000_0000|uh>>40&0x0fff_ffff, 8)
-		buf = genAppendHex(buf, genMix64(uh), 16)
+		uh := fmix64(userKey ^ 0x0b1ec7)
+		buf = appendHex(buf, 0x6000_0000|uh>>40&0x0fff_ffff, 8)
+		buf = appendHex(buf, mix64(uh), 16)
 		mark(&sUID, st)
 	}
 
 	// Threat, path and extras.
 	threat, signer := "", -1
-	var td *genThreatDef
+	var td *threatDef
 	switch info.cat {
-	case genCatPUA, genCatPUARemote:
-		td = &genPuaThreats[genPick(&r, genPuaThreatPick)]
-	case genCatHmpa:
-		td = &genHmpaThreats[genPick(&r, genHmpaThreatPick)]
-	case genCatHome:
-		td = &genHomeThreats[genPick(&r, genHomeThreatPick)]
-	case genCatMalware, genCatMalRemote:
-		td = &genMalwareThreats[genPick(&r, genMalwareThreatPick)]
-	case genCatWebCat:
-		w := genPick(&r, genWebSites)
-		buf, sX = genAppendSpan(buf, w[0])
-		buf, sY = genAppendSpan(buf, w[1])
-	case genCatWebURL:
-		w := genPick(&r, genWebURLs)
-		buf, sX = genAppendSpan(buf, w[0])
-		buf, sY = genAppendSpan(buf, w[1])
-	case genCatDevice:
-		buf, sX = genAppendSpan(buf, genPick(&r, genDevices))
-	case genCatApp:
-		buf, sX = genAppendSpan(buf, genPick(&r, genApps))
-	case genCatUpdate:
-		buf, sX = genAppendSpan(buf, genPick(&r, genUpdateReasons))
-	case genCatHost:
-		buf, sX = genAppendSpan(buf, genEndpointTypeNames[ep.kind])
+	case catPUA, catPUARemote:
+		td = &puaThreats[pick(&r, puaThreatPick)]
+	case catHmpa:
+		td = &hmpaThreats[pick(&r, hmpaThreatPick)]
+	case catHome:
+		td = &homeThreats[pick(&r, homeThreatPick)]
+	case catMalware, catMalRemote:
+		td = &malwareThreats[pick(&r, malwareThreatPick)]
+	case catWebCat:
+		w := pick(&r, webSites)
+		buf, sX = appendSpan(buf, w[0])
+		buf, sY = appendSpan(buf, w[1])
+	case catWebURL:
+		w := pick(&r, webURLs)
+		buf, sX = appendSpan(buf, w[0])
+		buf, sY = appendSpan(buf, w[1])
+	case catDevice:
+		buf, sX = appendSpan(buf, pick(&r, devices))
+	case catApp:
+		buf, sX = appendSpan(buf, pick(&r, apps))
+	case catUpdate:
+		buf, sX = appendSpan(buf, pick(&r, updateReasons))
+	case catHost:
+		buf, sX = appendSpan(buf, endpointTypeNames[ep.kind])
 	}
 	fileIdx := 0
 	if td != nil {
 		threat = td.name
 		signer = td.signer
 		if signer == -2 {
-			signer = genFirstGenericSigner + r.n(len(genSigners)-genFirstGenericSigner)
+			signer = firstGenericSigner + r.n(len(signers)-firstGenericSigner)
 			if r.chance(0.3) {
 				signer = -1
 			}
 		}
 		fileIdx = r.n(len(td.files))
-		if ep.kind == genEpMobile && (info.cat == genCatPUA || info.cat == genCatMalware) {
+		if ep.kind == epMobile && (info.cat == catPUA || info.cat == catMalware) {
 			// Android: no Windows tools, no Authenticode signers.
 			threat, signer = "Andr/PUA-Generic", -1
-			if info.cat == genCatMalware {
+			if info.cat == catMalware {
 				threat = "Andr/Generic-S"
 			}
 		}
 	}
 	if info.needsP {
 		if sUser.a == sUser.b {
-			buf, sUser = genAppendSpan(buf, "Administrator")
+			buf, sUser = appendSpan(buf, "Administrator")
 		}
 		// userForPath aliases buf; appending it to buf is safe because it
 		// lies below len(buf).
@@ -1234,27 +1234,27 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 		st = len(buf)
 		switch {
 		case mask&hPath != 0:
-			buf = append(buf, genPick(&r, genHostilePaths)...)
+			buf = append(buf, pick(&r, hostilePaths)...)
 		case td == nil:
 			buf = append(buf, `C:\Users\`...)
 			buf = append(buf, userForPath...)
 			buf = append(buf, `\Downloads\setup.exe`...)
-		case ep.kind == genEpMobile && (info.cat == genCatPUA || info.cat == genCatMalware):
+		case ep.kind == epMobile && (info.cat == catPUA || info.cat == catMalware):
 			buf = append(buf, "/data/app/"...)
-			buf = append(buf, genMobileApps[fileIdx%len(genMobileApps)]...)
+			buf = append(buf, mobileApps[fileIdx%len(mobileApps)]...)
 			buf = append(buf, "/base.apk"...)
-		case info.cat == genCatPUARemote || info.cat == genCatMalRemote:
+		case info.cat == catPUARemote || info.cat == catMalRemote:
 			f := td.files[fileIdx]
 			base := f[strings.LastIndexByte(f, '\\')+1:]
-			srv := genPick(&r, genFileServers)
+			srv := pick(&r, fileServers)
 			buf = append(buf, `\\`...)
 			buf = append(buf, srv...)
 			buf = append(buf, '\\')
-			buf = genAppendTpl(buf, genPick(&r, genShares), userForPath, srv)
+			buf = appendTpl(buf, pick(&r, shares), userForPath, srv)
 			buf = append(buf, '\\')
 			buf = append(buf, base...)
 		default:
-			buf = genAppendTpl(buf, td.files[fileIdx], userForPath, genPick(&r, genFileServers))
+			buf = appendTpl(buf, td.files[fileIdx], userForPath, pick(&r, fileServers))
 		}
 		mark(&sPath, st)
 	}
@@ -1262,7 +1262,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	// Name.
 	tpl := info.tpl
 	if len(info.alt) > 0 && r.chance(0.2) {
-		tpl = genPick(&r, info.alt)
+		tpl = pick(&r, info.alt)
 	}
 	st = len(buf)
 	for {
@@ -1272,7 +1272,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 			break
 		}
 		buf = append(buf, tpl[:i]...)
-		var sp genSpan
+		var sp span
 		switch tpl[i+1] {
 		case 't':
 			buf = append(buf, threat...)
@@ -1293,7 +1293,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	// Origin, appSha256, appCerts.
 	origin := ""
 	switch info.origin {
-	case genOrCore:
+	case orCore:
 		switch v := r.n(100); {
 		case v < 55:
 			origin = "ML"
@@ -1302,7 +1302,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 		case v < 85:
 			origin = "BLOCKLISTED"
 		}
-	case genOrLegacy:
+	case orLegacy:
 		if r.chance(0.6) {
 			origin = "SAV"
 		}
@@ -1311,19 +1311,19 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	if hasSha {
 		st = len(buf)
 		// The same file of the same threat has the same hash everywhere.
-		fh := genFmix64(g.key^genHashString(threat)) + uint64(fileIdx)*genGolden
+		fh := fmix64(g.key^hashString(threat)) + uint64(fileIdx)*golden
 		if mask&hPath != 0 {
-			fh = genMix64(fh ^ 0xbadbadbad)
+			fh = mix64(fh ^ 0xbadbadbad)
 		}
 		for k := range 4 {
-			buf = genAppendHex(buf, genMix64(fh+uint64(k)*genGolden), 16)
+			buf = appendHex(buf, mix64(fh+uint64(k)*golden), 16)
 		}
 		mark(&sSha, st)
 		switch v := r.n(10); {
 		case v < 5:
 			ev.AppCerts = []AppCert{}
 		case v < 8 && signer >= 0:
-			ev.AppCerts = []AppCert{{Signer: genSigners[signer].name, Thumbprint: genSigners[signer].thumbprint}}
+			ev.AppCerts = []AppCert{{Signer: signers[signer].name, Thumbprint: signers[signer].thumbprint}}
 		case v < 8:
 			ev.AppCerts = []AppCert{}
 		}
@@ -1331,7 +1331,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 
 	// Freeze the buffer into one string and slice the fields out of it.
 	s := string(buf)
-	sub := func(sp genSpan) string { return s[sp.a:sp.b] }
+	sub := func(sp span) string { return s[sp.a:sp.b] }
 	ev.ID = sub(sID)
 	ev.EndpointID = sub(sEP)
 	ev.Location = sub(sLoc)
@@ -1374,7 +1374,7 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	if info.detail != "" {
 		d := make([]Detail, 1, 2)
 		d[0] = Detail{Type: info.detail, Property: path}
-		if info.cat == genCatHome && r.chance(0.5) {
+		if info.cat == catHome && r.chance(0.5) {
 			d = append(d, Detail{Type: "HOME_REMNANT_FAMILY", Property: threat})
 		}
 		ev.Details = d
@@ -1382,8 +1382,8 @@ func (g *Generator) Event(t TenantSpec, ti int, seq uint64, created time.Time) E
 	return ev
 }
 
-// genHashString is FNV-1a over s.
-func genHashString(s string) uint64 {
+// hashString is FNV-1a over s.
+func hashString(s string) uint64 {
 	h := uint64(0xcbf29ce484222325)
 	for i := 0; i < len(s); i++ {
 		h = (h ^ uint64(s[i])) * 0x100000001b3
@@ -1391,9 +1391,9 @@ func genHashString(s string) uint64 {
 	return h
 }
 
-// genAppendSpan appends s to b and returns the span it occupies.
-func genAppendSpan(b []byte, s string) ([]byte, genSpan) {
+// appendSpan appends s to b and returns the span it occupies.
+func appendSpan(b []byte, s string) ([]byte, span) {
 	a := len(b)
 	b = append(b, s...)
-	return b, genSpan{a, len(b)}
+	return b, span{a, len(b)}
 }

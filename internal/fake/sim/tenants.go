@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/puawatch/puawatch/internal/fake/sim/gen"
 )
 
 // tenant is one simulated customer with its events.
 type tenant struct {
 	idx  int // generator index
-	spec TenantSpec
+	spec gen.TenantSpec
 
 	mu       sync.RWMutex
 	recs     []rec             // ordered by (created, seq)
@@ -18,7 +20,7 @@ type tenant struct {
 	nextSeq  uint32
 }
 
-func (s *Simulator) newTenant(idx int, spec TenantSpec) *tenant {
+func (s *Simulator) newTenant(idx int, spec gen.TenantSpec) *tenant {
 	return &tenant{idx: idx, spec: spec, injected: map[uint32]*Event{}, counts: map[uint16]int{}}
 }
 
@@ -69,7 +71,7 @@ func (s *Simulator) AddTenant(name, region string) TenantInfo {
 	}
 	if region != "" {
 		spec.Region = region
-		spec.Geography = genGeographyOf(region)
+		spec.Geography = gen.GeographyOf(region)
 	}
 	t := s.newTenant(idx, spec)
 	s.mu.Lock()

@@ -6,10 +6,10 @@ package app
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify"
@@ -83,23 +84,25 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		}
 	}()
 
-	var roots *x509.CertPool
-	if cfg.Sophos.CAFile != "" {
-		var err error
-		if roots, err = loadCAs(cfg.Sophos.CAFile); err != nil {
-			return nil, fmt.Errorf("sophos.ca_file: %w", err)
-		}
-	}
-	client, err := central.New(central.Credentials{ClientID: cfg.Sophos.ClientID, ClientSecret: cfg.Sophos.ClientSecret}, central.Options{
-		AuthURL: cfg.Sophos.AuthURL, APIURL: cfg.Sophos.APIURL, RootCAs: roots,
-		Timeout: time.Duration(cfg.Sophos.Timeout), Logger: a.log,
-		Limits: central.Limits{PerSecond: cfg.Poll.Limits.PerSecond, PerMinute: cfg.Poll.Limits.PerMinute, MinuteBurst: cfg.Poll.Limits.MinuteBurst},
-	})
+	client, err := NewClient(cfg, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.client = client
+	// What only reads the configuration comes before the store, so that a
+	// configuration error is reported as one even when the store is down.
+	tree, err := cfg.RouteTree()
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	m, err := match.New(match.Config{Types: cfg.Match.Types, FollowUps: cfg.Match.FollowUps, FollowUpTypes: cfg.Match.FollowUpTypes,
+		Groups: cfg.Match.Groups, Severities: cfg.Match.Severities})
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
 
+	// A store that cannot be opened (the database is down, the file system
+	// refuses) is a run-time failure.
 	st, err := sqlstore.Open(ctx, cfg.Store.DB)
 	if err != nil {
 		return nil, err
@@ -109,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 
 	recv, err := BuildReceivers(cfg, d.Stdout)
 	if err != nil {
-		return nil, err
+		return nil, receiversError(err)
 	}
 	a.closers = append(a.closers, recv.Close)
 	a.mailer = recv.Mailer
@@ -117,11 +120,6 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	if len(channels) == 0 {
 		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL, or receivers)")
 	}
-	tree, err := cfg.RouteTree()
-	if err != nil {
-		return nil, err
-	}
-
 	owner := d.Owner
 	if owner == "" {
 		host, _ := os.Hostname()
@@ -133,14 +131,9 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: a.log,
 	})
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 
-	m, err := match.New(match.Config{Types: cfg.Match.Types, FollowUps: cfg.Match.FollowUps, FollowUpTypes: cfg.Match.FollowUpTypes,
-		Groups: cfg.Match.Groups, Severities: cfg.Match.Severities})
-	if err != nil {
-		return nil, err
-	}
 	onCommit := func(t central.Tenant, fresh []store.Detection) {
 		if d.OnDetections != nil {
 			d.OnDetections(t, fresh)
@@ -159,25 +152,62 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		Now: a.now, Logger: a.log, OnCommit: onCommit,
 	})
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 	ok = true
 	return a, nil
 }
 
-func loadCAs(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
+// NewClient makes the Sophos Central client of cfg's sophos section
+// (credentials, auth_url, api_url, ca_file, timeout) and poll.limits.
+// Every command that talks to Sophos Central gets its client here. tune,
+// when given, adjusts the options last (an interactive command retries
+// less). Every error is a *ConfigError: nothing is asked of the network.
+func NewClient(cfg config.Config, logger *slog.Logger, tune ...func(*central.Options)) (*central.Client, error) {
+	roots, err := certpool.Load(cfg.Sophos.CAFile)
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: fmt.Errorf("sophos.ca_file: %w", err)}
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
+	o := central.Options{
+		AuthURL: cfg.Sophos.AuthURL, APIURL: cfg.Sophos.APIURL, RootCAs: roots,
+		Timeout: time.Duration(cfg.Sophos.Timeout), Logger: logger,
+		Limits: central.Limits{PerSecond: cfg.Poll.Limits.PerSecond, PerMinute: cfg.Poll.Limits.PerMinute, MinuteBurst: cfg.Poll.Limits.MinuteBurst},
 	}
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	for _, f := range tune {
+		f(&o)
 	}
-	return pool, nil
+	c, err := central.New(central.Credentials{ClientID: cfg.Sophos.ClientID, ClientSecret: cfg.Sophos.ClientSecret}, o)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	return c, nil
+}
+
+// ConfigError is an error of the configuration found while building from
+// it: a value that cannot be used (a CA file holding no certificate, a
+// template that does not parse, a bad URL). The command line exits 2 for
+// it. Every other error of New is a run-time failure (the store cannot be
+// opened, the network), exit status 1.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// IsConfigError reports whether err is (or wraps) a *ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+// receiversError classifies an error of BuildReceivers: the file system
+// refusing to open a file (a JSONL output) is a run-time failure, the rest
+// (URLs, templates, CA files, time zones) is the configuration's.
+func receiversError(err error) error {
+	var pe *fs.PathError
+	if IsConfigError(err) || errors.As(err, &pe) {
+		return err
+	}
+	return &ConfigError{Err: err}
 }
 
 // Store is the app's store (for commands that list from it).

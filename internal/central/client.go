@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -57,12 +56,13 @@ type Options struct {
 	// apiHosts must be under its parent domain (see CheckAPIHost).
 	APIURL string
 	// HTTPClient makes every request. Nil: a client with TLS verification
-	// against the system roots plus RootCAs and sane transport timeouts.
-	// Redirects are never followed, whichever client is used.
+	// against RootCAs and sane transport timeouts. Redirects are never
+	// followed, whichever client is used.
 	HTTPClient *http.Client
-	// RootCAs is extra trust for a custom CA, on top of the system roots.
-	// It configures the default client, so it must be nil when HTTPClient
-	// is set.
+	// RootCAs are the CAs TLS certificates are verified against; nil means
+	// the system roots. For the system roots plus a custom CA (sophos.ca_file)
+	// give certpool.Load's pool. It configures the default client, so it
+	// must be nil when HTTPClient is set.
 	RootCAs *x509.CertPool
 	// Timeout bounds each HTTP attempt (token or API call, reading the
 	// answer included). Default 30s.
@@ -204,14 +204,9 @@ func (c *Client) String() string {
 // GoString is String, so %#v cannot print the secret either.
 func (c *Client) GoString() string { return c.String() }
 
-// defaultHTTPClient verifies TLS against the system roots and, when set,
-// extra.
-func defaultHTTPClient(extra *x509.CertPool) *http.Client {
-	system := newTransport(nil)
-	if extra == nil {
-		return &http.Client{Transport: system}
-	}
-	return &http.Client{Transport: &dualRootsTransport{system: system, extra: newTransport(extra), useExtra: map[string]bool{}}}
+// defaultHTTPClient verifies TLS against roots (nil: the system roots).
+func defaultHTTPClient(roots *x509.CertPool) *http.Client {
+	return &http.Client{Transport: newTransport(roots)}
 }
 
 // newTransport is an http.Transport with sane timeouts that verifies TLS
@@ -229,60 +224,6 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
 	}
-}
-
-// dualRootsTransport trusts the system roots and an extra pool. Go cannot
-// merge a CertPool into the system pool, so it keeps one transport per
-// pool, each verifying certificates (host names included) the standard
-// way: a host whose certificate the system roots do not verify is tried
-// with the extra pool, and remembered when that works.
-type dualRootsTransport struct {
-	system, extra *http.Transport
-	mu            sync.Mutex
-	useExtra      map[string]bool // by host:port
-}
-
-// RoundTrip sends r through the transport that verifies its host.
-func (t *dualRootsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme != "https" {
-		return t.system.RoundTrip(r)
-	}
-	key := r.URL.Host
-	t.mu.Lock()
-	ue := t.useExtra[key]
-	t.mu.Unlock()
-	if ue {
-		return t.extra.RoundTrip(r)
-	}
-	resp, err := t.system.RoundTrip(r)
-	var cve *tls.CertificateVerificationError
-	if err == nil || !errors.As(err, &cve) {
-		return resp, err
-	}
-	r2 := r.Clone(r.Context())
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.GetBody == nil {
-			return nil, err
-		}
-		body, berr := r.GetBody()
-		if berr != nil {
-			return nil, err
-		}
-		r2.Body = body
-	}
-	resp, err = t.extra.RoundTrip(r2)
-	if err == nil {
-		t.mu.Lock()
-		t.useExtra[key] = true
-		t.mu.Unlock()
-	}
-	return resp, err
-}
-
-// CloseIdleConnections closes both transports' idle connections.
-func (t *dualRootsTransport) CloseIdleConnections() {
-	t.system.CloseIdleConnections()
-	t.extra.CloseIdleConnections()
 }
 
 // uaTransport sets the User-Agent, the token request included.
@@ -379,7 +320,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 			if f.rateLimited {
 				err = rateLimitedError(f)
 			}
-			return fmt.Errorf("central: giving up after %d attempts: %w", failures, err)
+			return fmt.Errorf("%w (gave up after %d attempts)", err, failures)
 		}
 		wait := backoffDelay(failures-1, c.backoffBase, c.backoffMax, c.rand())
 		if f.rateLimited && f.hasRetryAfter {
@@ -401,9 +342,14 @@ func rateLimitedError(f *failure) error {
 	return &RateLimitedError{APIError: *ae, RetryAfter: f.retryAfter}
 }
 
+// ctxError is the error of a call whose context ended, with the failure
+// before it, if any. The operation is named once: the last failure is
+// quoted without the "central: " and operation prefix it shares.
 func (c *Client) ctxError(rq request, err error, last *failure) error {
 	if last != nil {
-		return fmt.Errorf("central: %s: %w (last failure: %v)", rq.label(), err, last.err)
+		why := strings.TrimPrefix(last.err.Error(), "central: ")
+		why = strings.TrimPrefix(why, rq.label()+": ")
+		return fmt.Errorf("central: %s: %w (last failure: %s)", rq.label(), err, why)
 	}
 	return fmt.Errorf("central: %s: %w", rq.label(), err)
 }
@@ -595,7 +541,7 @@ func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
 		return Whoami{}, errors.New("central: whoami: the answer has no id")
 	}
 	if w.IDType == IDTypeTenant {
-		if err := c.CheckAPIHost(w.DataRegionURL); err != nil {
+		if err := c.checkAPIHost(w.DataRegionURL); err != nil {
 			return Whoami{}, fmt.Errorf("central: whoami: dataRegion of tenant %s: %w", w.ID, err)
 		}
 	}
@@ -699,7 +645,7 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 		return Page{}, errors.New("central: events: the tenant has no id")
 	}
 	host := strings.TrimRight(req.Tenant.APIHost, "/")
-	if err := c.CheckAPIHost(host); err != nil {
+	if err := c.checkAPIHost(host); err != nil {
 		return Page{}, fmt.Errorf("central: events (tenant %s): %w", tid, err)
 	}
 	if req.Limit < 0 || req.Limit > MaxEventsLimit {

@@ -76,8 +76,17 @@ func parentDomain(host string) string {
 // https). It must be a bare scheme://host[:port], without user info, path,
 // query or fragment; one trailing slash is accepted.
 func (c *Client) CheckAPIHost(u string) error {
+	if err := c.checkAPIHost(u); err != nil {
+		return fmt.Errorf("central: %w", err)
+	}
+	return nil
+}
+
+// checkAPIHost is CheckAPIHost without the "central: " prefix, for the
+// client's own errors, which name the package and the operation first.
+func (c *Client) checkAPIHost(u string) error {
 	refuse := func(why string) error {
-		return fmt.Errorf("central: apiHost %q refused: %s; the bearer token is only ever sent to hosts under %s (api_url %s), never elsewhere", u, why, c.allowedDomain(), c.apiURL)
+		return fmt.Errorf("apiHost %q refused: %s; the bearer token is only ever sent to hosts under %s (api_url %s), never elsewhere", u, why, c.allowedDomain(), c.apiURL)
 	}
 	if u == "" {
 		return refuse("it is empty")

@@ -131,11 +131,13 @@ type APIError struct {
 	Message  string
 }
 
-// Error says what was asked, of which tenant, and what came back.
+// Error says what was asked, of which tenant, and what came back:
+// "central: whoami: HTTP 401 ...". It names the operation, so callers
+// need not (and should not) name it again.
 func (e *APIError) Error() string {
-	s := fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
+	s := fmt.Sprintf("central: %s: HTTP %d", e.Op, e.Status)
 	if e.TenantID != "" {
-		s = fmt.Sprintf("%s (tenant %s): HTTP %d", e.Op, e.TenantID, e.Status)
+		s = fmt.Sprintf("central: %s (tenant %s): HTTP %d", e.Op, e.TenantID, e.Status)
 	}
 	if e.Code != "" {
 		s += " " + e.Code

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 
+	"github.com/puawatch/puawatch/internal/app"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,8 @@ const (
 	ExitUsage   = 2
 )
 
-// usageError marks an error as the user's to fix (exit status 2).
+// usageError marks an error as the user's to fix (exit status 2). The
+// app's configuration errors are *app.ConfigError (exit status 2 too).
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -50,12 +52,20 @@ func run(ctx context.Context, e *env, args []string) int {
 		return ExitOK
 	}
 	fmt.Fprintln(stderr, "puawatch:", err)
+	return exitStatus(err)
+}
+
+// exitStatus is the exit status of a command's error: 2 for a usage or
+// configuration error (a usageError, an *app.ConfigError, a flag error),
+// the status an *exitCodeError carries, and 1 for every run-time failure
+// (the store cannot be opened, the network, a tenant that failed).
+func exitStatus(err error) int {
 	var ue usageError
 	var ce *exitCodeError
 	switch {
 	case errors.As(err, &ce):
 		return ce.code
-	case errors.As(err, &ue), isCobraUsage(err):
+	case errors.As(err, &ue), app.IsConfigError(err), isCobraUsage(err):
 		return ExitUsage
 	}
 	return ExitFailure

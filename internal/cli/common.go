@@ -26,18 +26,25 @@ func (f *configFlags) register(c *cobra.Command) {
 // load reads the configuration: the file, the environment, the stored
 // credentials. Every error is a configuration error (exit status 2).
 func (f *configFlags) load(e *env) (config.Config, error) {
-	p := f.path
-	if p == "" {
-		p = e.getenv("PUAWATCH_CONFIG")
-	}
 	creds := f.credentials
 	if creds == "" {
 		creds, _ = config.CredentialsPath()
 	}
-	cfg, err := config.Load(config.LoadOptions{Path: p, Env: e.getenv, CredentialsPath: creds})
+	cfg, err := f.loadEnv(e.getenv, creds)
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(e.stderr, "puawatch: warning: %s\n", w)
 	}
+	return cfg, err
+}
+
+// loadEnv is load with the environment getenv and the stored credentials
+// at creds ("" for none).
+func (f *configFlags) loadEnv(getenv func(string) string, creds string) (config.Config, error) {
+	p := f.path
+	if p == "" {
+		p = getenv("PUAWATCH_CONFIG")
+	}
+	cfg, err := config.Load(config.LoadOptions{Path: p, Env: getenv, CredentialsPath: creds})
 	if err != nil {
 		return cfg, usageError{err}
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/puawatch/puawatch/internal/app"
 	"github.com/puawatch/puawatch/internal/central"
@@ -37,10 +36,9 @@ proves the credentials. Exit status 2 when the configuration is not usable.`,
 			if !connect {
 				return nil
 			}
-			client, err := central.New(central.Credentials{ClientID: cfg.Sophos.ClientID, ClientSecret: cfg.Sophos.ClientSecret},
-				central.Options{AuthURL: cfg.Sophos.AuthURL, APIURL: cfg.Sophos.APIURL, Timeout: time.Duration(cfg.Sophos.Timeout)})
+			client, err := app.NewClient(cfg, logger(e.stderr, cfg.Log))
 			if err != nil {
-				return usageError{err}
+				return err // an *app.ConfigError: exit 2
 			}
 			if err := checkCredentials(cmd, e, client); err != nil {
 				if app.CredentialsRejected(err) {

@@ -36,7 +36,7 @@ configuration error.`,
 			log := logger(e.stderr, cfg.Log)
 			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout})
 			if err != nil {
-				return usageError{err}
+				return err // exit 2 for an *app.ConfigError, else 1
 			}
 			defer a.Close()
 			if !once {

@@ -38,7 +38,11 @@ type ReceiverConfig interface {
 type FieldError struct {
 	Key string // the key within the section ("url", "headers"); "" for the section itself
 	Msg string // what is wrong and what to do; never a secret
+	Err error  // the cause, when there is one (a file the system refused), for errors.As
 }
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Error is "key: message", or the message alone for the section.
 func (e *FieldError) Error() string {
@@ -89,7 +93,7 @@ func PrefixErrors(section string, err error) error {
 		if fe.Key != "" {
 			key += "." + fe.Key
 		}
-		out = append(out, &FieldError{Key: key, Msg: fe.Msg})
+		out = append(out, &FieldError{Key: key, Msg: fe.Msg, Err: fe.Err})
 	}
 	return errors.Join(out...)
 }

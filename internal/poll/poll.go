@@ -284,14 +284,14 @@ func (p *Poller) listTenants(ctx context.Context) ([]central.Tenant, error) {
 	if p.who == nil {
 		who, err := p.o.Source.Whoami(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("whoami: %w", err)
+			return nil, err // the client's error names whoami
 		}
 		p.who = &who
 		p.o.Logger.Info("credential", "id_type", who.IDType, "id", who.ID)
 	}
 	ts, err := p.o.Source.Tenants(ctx, *p.who)
 	if err != nil {
-		return nil, fmt.Errorf("list tenants: %w", err)
+		return nil, err // the client's error names the tenant list
 	}
 	if p.who.IDType == central.IDTypeTenant {
 		for i := range ts {

@@ -81,7 +81,7 @@ func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
 	}
 	n, err := New(c.Path, env.Stdout)
 	if err != nil {
-		return nil, &notify.FieldError{Key: "path", Msg: err.Error()}
+		return nil, &notify.FieldError{Key: "path", Msg: err.Error(), Err: err}
 	}
 	return n, nil
 }

@@ -148,7 +148,10 @@ func printSimBanner(w io.Writer, s *sim.Simulator, srv *sim.Server, f *simFlags,
 	fmt.Fprintf(w, "  export PUAWATCH_AUTH_URL=%s\n  export PUAWATCH_API_URL=%s\n", s.TokenURL(), srv.GlobalURL)
 	fmt.Fprintf(w, "  export PUAWATCH_CLIENT_ID=%s\n  export PUAWATCH_CLIENT_SECRET=%s\n", c.ClientID, c.ClientSecret)
 	if f.useTLS {
-		fmt.Fprintf(w, "  export SSL_CERT_FILE=%s\n", f.caFile)
+		// puawatch trusts the CA for Sophos connections only; SSL_CERT_FILE
+		// is for other clients (Sophos's SIEM script, curl).
+		fmt.Fprintf(w, "  export PUAWATCH_CA_FILE=%s\n", f.caFile)
+		fmt.Fprintf(w, "  # for other HTTPS clients (curl, Sophos's SIEM script):\n  export SSL_CERT_FILE=%s\n", f.caFile)
 	}
 	fmt.Fprintf(w, "\nServing until interrupted (Ctrl-C).\n")
 }

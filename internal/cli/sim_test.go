@@ -255,8 +255,8 @@ func TestSimServesPartnerMode(t *testing.T) {
 			t.Errorf("export %s=%q, want %q (the partner credential and the printed URLs)", k, got, v)
 		}
 	}
-	if _, ok := b.env["SSL_CERT_FILE"]; ok {
-		t.Errorf("SSL_CERT_FILE printed without --tls")
+	if _, ok := b.env["SSL_CERT_FILE"]; ok || b.env["PUAWATCH_CA_FILE"] != "" {
+		t.Errorf("SSL_CERT_FILE or PUAWATCH_CA_FILE printed without --tls")
 	}
 	if t.Failed() {
 		t.Fatalf("banner:\n%s", out)
@@ -367,8 +367,8 @@ func TestSimTLS(t *testing.T) {
 					t.Errorf("region %s URL %q is not https", region, u)
 				}
 			}
-			if b.env["SSL_CERT_FILE"] != caFile {
-				t.Errorf("export SSL_CERT_FILE=%q, want %q", b.env["SSL_CERT_FILE"], caFile)
+			if b.env["SSL_CERT_FILE"] != caFile || b.env["PUAWATCH_CA_FILE"] != caFile {
+				t.Errorf("export SSL_CERT_FILE=%q and PUAWATCH_CA_FILE=%q, want %q", b.env["SSL_CERT_FILE"], b.env["PUAWATCH_CA_FILE"], caFile)
 			}
 			pemBytes, err := os.ReadFile(caFile)
 			if err != nil {

@@ -6,8 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/secret"
 )
+
+// Duration is a duration in the configuration: Go duration text such as
+// "90s", "5m" or "1h30m", never a bare number but 0 (package duration has
+// the rules). route's group_wait and group_interval are the same type.
+type Duration = duration.Duration
 
 // Defaults that other packages and messages refer to.
 const (

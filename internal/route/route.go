@@ -27,25 +27,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/store"
 )
-
-// Duration is a time.Duration written as Go duration text in YAML.
-type Duration time.Duration
-
-// UnmarshalText reads "30s", "5m".
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as 30s or 5m", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes Go duration text.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // Match is what a route matches. Every non-empty list must hold (AND);
 // within a list one value is enough (OR). Values are globs (package glob:
@@ -58,17 +43,19 @@ type Match struct {
 	EndpointType []string `yaml:"endpoint_type"` // computer, server, ...
 }
 
-// Spec is a route as configured (YAML).
+// Spec is a route as configured (YAML). Its durations are package
+// duration's, read by the same rules as every other duration of the
+// configuration ("30s", "5m"; a bare number but 0 is an error).
 type Spec struct {
-	Match         Match     `yaml:"match"`
-	Receivers     []string  `yaml:"receivers"`
-	Continue      bool      `yaml:"continue"`
-	GroupBy       []string  `yaml:"group_by"`        // tenant, endpoint, threat, type; nil: inherited
-	GroupWait     *Duration `yaml:"group_wait"`      // nil: inherited
-	GroupInterval *Duration `yaml:"group_interval"`  // nil: inherited
-	DigestAbove   *int      `yaml:"digest_above"`    // nil: inherited
-	MaxPerMessage *int      `yaml:"max_per_message"` // nil: inherited
-	Routes        []Spec    `yaml:"routes"`
+	Match         Match              `yaml:"match"`
+	Receivers     []string           `yaml:"receivers"`
+	Continue      bool               `yaml:"continue"`
+	GroupBy       []string           `yaml:"group_by"`        // tenant, endpoint, threat, type; nil: inherited
+	GroupWait     *duration.Duration `yaml:"group_wait"`      // nil: inherited
+	GroupInterval *duration.Duration `yaml:"group_interval"`  // nil: inherited
+	DigestAbove   *int               `yaml:"digest_above"`    // nil: inherited
+	MaxPerMessage *int               `yaml:"max_per_message"` // nil: inherited
+	Routes        []Spec             `yaml:"routes"`
 }
 
 // Grouping says how one route's detections are put into messages.
@@ -138,10 +125,10 @@ func build(s Spec, parent Grouping, known map[string]bool, at string) (*node, er
 		}
 	}
 	if s.GroupWait != nil {
-		g.Wait = time.Duration(*s.GroupWait)
+		g.Wait = s.GroupWait.Std()
 	}
 	if s.GroupInterval != nil {
-		g.Interval = time.Duration(*s.GroupInterval)
+		g.Interval = s.GroupInterval.Std()
 	}
 	if s.DigestAbove != nil {
 		g.DigestAbove = *s.DigestAbove

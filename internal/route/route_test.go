@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -24,7 +25,7 @@ func receivers(ds []store.Delivery) []string {
 
 func ip(i int) *int { return &i }
 
-func dur(d time.Duration) *Duration { x := Duration(d); return &x }
+func dur(d time.Duration) *duration.Duration { x := duration.Duration(d); return &x }
 
 // The partner case: each customer's detections to its own contacts, and
 // everything to the provider's SOC.

@@ -33,8 +33,9 @@ import (
 )
 
 // Match is what a route matches. Every non-empty list must hold (AND);
-// within a list one value is enough (OR). Values are globs (package glob:
-// * ? [a-z], without regard to case).
+// within a list one value is enough (OR). Values are patterns in package
+// glob's syntax (* ? [a-z], without regard to case); an empty detection
+// field matches none.
 type Match struct {
 	Tenant       []string `yaml:"tenant"`        // tenant id or name
 	Type         []string `yaml:"type"`          // event type
@@ -81,7 +82,7 @@ func groupFields() []string { return []string{"tenant", "endpoint", "threat", "t
 type Tree struct{ root *node }
 
 type node struct {
-	match     Match
+	match     matcher
 	receivers []string
 	cont      bool
 	group     Grouping
@@ -144,15 +145,11 @@ func build(s Spec, parent Grouping, known map[string]bool, at string) (*node, er
 	case g.MaxPerMessage < 1:
 		return nil, fmt.Errorf("%s.max_per_message: %d must be at least 1", at, g.MaxPerMessage)
 	}
-	for name, pats := range map[string][]string{"tenant": s.Match.Tenant, "type": s.Match.Type, "severity": s.Match.Severity,
-		"threat": s.Match.Threat, "endpoint_type": s.Match.EndpointType} {
-		for i, p := range pats {
-			if !glob.Valid(p) {
-				return nil, fmt.Errorf("%s.match.%s[%d]: %q is not a valid glob (use * ? [a-z])", at, name, i, p)
-			}
-		}
+	m, err := compileMatch(s.Match, at)
+	if err != nil {
+		return nil, err
 	}
-	n := &node{match: s.Match, cont: s.Continue, group: g}
+	n := &node{match: m, cont: s.Continue, group: g}
 	for i, r := range s.Receivers {
 		if !known[r] {
 			return nil, fmt.Errorf("%s.receivers[%d]: no receiver named %q (known: %s)", at, i, r, strings.Join(sortedKeys(known), ", "))
@@ -216,26 +213,34 @@ func (n *node) walk(d store.Detection, deliver func(*node)) {
 	}
 }
 
-func (n *node) matches(d store.Detection) bool {
-	m := n.match
-	return anyGlob(m.Tenant, d.TenantID, d.TenantName) && anyGlob(m.Type, d.Type) && anyGlob(m.Severity, d.Severity) &&
-		anyGlob(m.Threat, d.Threat) && anyGlob(m.EndpointType, d.EndpointType)
+// matcher is a Match compiled.
+type matcher struct{ tenant, typ, severity, threat, endpointType glob.List }
+
+func compileMatch(m Match, at string) (matcher, error) {
+	var out matcher
+	for _, f := range []struct {
+		name string
+		pats []string
+		dst  *glob.List
+	}{{"tenant", m.Tenant, &out.tenant}, {"type", m.Type, &out.typ}, {"severity", m.Severity, &out.severity},
+		{"threat", m.Threat, &out.threat}, {"endpoint_type", m.EndpointType, &out.endpointType}} {
+		l, err := glob.CompileList(f.pats)
+		if err != nil {
+			return matcher{}, fmt.Errorf("%s.match.%s%w", at, f.name, err)
+		}
+		*f.dst = l
+	}
+	return out, nil
 }
 
-// anyGlob: no patterns, or one matching one of the values.
-func anyGlob(pats []string, values ...string) bool {
-	if len(pats) == 0 {
-		return true
-	}
-	for _, p := range pats {
-		for _, v := range values {
-			if v != "" && glob.Match(p, v) {
-				return true
-			}
-		}
-	}
-	return false
+func (n *node) matches(d store.Detection) bool {
+	m := n.match
+	return holds(m.tenant, d.TenantID, d.TenantName) && holds(m.typ, d.Type) && holds(m.severity, d.Severity) &&
+		holds(m.threat, d.Threat) && holds(m.endpointType, d.EndpointType)
 }
+
+// holds: no patterns, or one matching one of the values.
+func holds(l glob.List, values ...string) bool { return len(l) == 0 || l.MatchAny(values...) }
 
 // groupKey joins the values of the group_by fields; no fields: the event
 // alone.

@@ -98,67 +98,81 @@ func Compile(pattern string) (*Pattern, error) {
 			i++
 			p.items = append(p.items, item{kind: literal, r: unicode.ToLower(rs[i])})
 		case '[':
-			open := i + 1
-			it := item{kind: class}
-			i++
-			if i < len(rs) && rs[i] == '^' {
-				it.neg = true
-				i++
-			}
-			// char reads one character of the class at rs[i], escaped or
-			// not; what names the role of the character for messages.
-			char := func(what string) (rune, error) {
-				switch {
-				case i >= len(rs):
-					return 0, &Error{pattern, open, fmt.Sprintf(`the [ at character %d is never closed: end the class with ], or write \[ to match a [`, open)}
-				case rs[i] == '\\':
-					if i+1 == len(rs) {
-						return 0, &Error{pattern, open, fmt.Sprintf(`the [ at character %d is never closed: end the class with ], or write \[ to match a [`, open)}
-					}
-					i++
-				case rs[i] == ']' && what == "first":
-					return 0, &Error{pattern, open, fmt.Sprintf(`the class at character %d is empty: list characters or ranges in it, such as [a-z], and write \] for a ] among them`, open)}
-				case rs[i] == ']' || rs[i] == '-':
-					if what == "end" {
-						return 0, &Error{pattern, i + 1, fmt.Sprintf(`the range before character %d has no end: write [a-z], or \- to match a -`, i+1)}
-					}
-					return 0, &Error{pattern, i + 1, fmt.Sprintf(`the %c at character %d needs a \ in a class: write \%c`, rs[i], i+1, rs[i])}
-				}
-				c := rs[i]
-				i++
-				return c, nil
-			}
-			for first := true; ; first = false {
-				if !first && i < len(rs) && rs[i] == ']' {
-					break
-				}
-				what := "char"
-				if first {
-					what = "first"
-				}
-				at := i + 1
-				lo, err := char(what)
-				if err != nil {
-					return nil, err
-				}
-				hi := lo
-				if i < len(rs) && rs[i] == '-' {
-					i++
-					if hi, err = char("end"); err != nil {
-						return nil, err
-					}
-					if hi < lo {
-						return fail(at, "the range %c-%c at character %d runs backwards: write %c-%c", lo, hi, at, hi, lo)
-					}
-				}
-				it.ranges = append(it.ranges, [2]rune{lo, hi})
+			it, next, err := parseClass(pattern, rs, i)
+			if err != nil {
+				return nil, err
 			}
 			p.items = append(p.items, it)
+			i = next
 		default:
 			p.items = append(p.items, item{kind: literal, r: unicode.ToLower(c)})
 		}
 	}
 	return p, nil
+}
+
+// parseClass parses the class that opens at rs[open] and returns it with
+// the index of its closing ].
+func parseClass(pattern string, rs []rune, open int) (item, int, error) {
+	fail := func(pos int, format string, args ...any) (item, int, error) {
+		return item{}, 0, &Error{Pattern: pattern, Pos: pos, Reason: fmt.Sprintf(format, args...)}
+	}
+	it := item{kind: class}
+	i := open + 1
+	if i < len(rs) && rs[i] == '^' {
+		it.neg = true
+		i++
+	}
+	for {
+		if len(it.ranges) > 0 && i < len(rs) && rs[i] == ']' {
+			return it, i, nil
+		}
+		at := i
+		lo, ok := classChar(rs, &i)
+		switch {
+		case !ok && i >= len(rs):
+			return fail(open+1, `the [ at character %d is never closed: end the class with ], or write \[ to match a [`, open+1)
+		case !ok && rs[i] == ']':
+			return fail(open+1, `the class at character %d is empty: list characters or ranges in it, such as [a-z], and write \] for a ] among them`, open+1)
+		case !ok:
+			return fail(i+1, `the - at character %d needs a \ in a class: write \-`, i+1)
+		}
+		hi := lo
+		if i < len(rs) && rs[i] == '-' {
+			i++
+			if hi, ok = classChar(rs, &i); !ok {
+				if i >= len(rs) {
+					return fail(open+1, `the [ at character %d is never closed: end the class with ], or write \[ to match a [`, open+1)
+				}
+				return fail(i+1, `the range before character %d has no end: write [a-z], or \- to match a -`, i+1)
+			}
+			if hi < lo {
+				return fail(at+1, "the range %c-%c at character %d runs backwards: write %c-%c", lo, hi, at+1, hi, lo)
+			}
+		}
+		it.ranges = append(it.ranges, [2]rune{lo, hi})
+	}
+}
+
+// classChar reads the character of a class at rs[*i], escaped or not, and
+// moves *i past it. It fails, leaving *i at the problem, at the end of rs
+// (or a lone \ there) and at an unescaped ] or -.
+func classChar(rs []rune, i *int) (rune, bool) {
+	j := *i
+	switch {
+	case j >= len(rs):
+		return 0, false
+	case rs[j] == ']' || rs[j] == '-':
+		return 0, false
+	case rs[j] == '\\':
+		if j+1 == len(rs) {
+			*i = len(rs)
+			return 0, false
+		}
+		j++
+	}
+	*i = j + 1
+	return rs[j], true
 }
 
 // MustCompile is Compile for patterns known to be valid; it panics on a

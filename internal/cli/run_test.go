@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/fake/sim"
+	"github.com/puawatch/puawatch/internal/render"
 )
 
 // jsonlFields are the keys every line of the JSONL channel carries.
-var jsonlFields = []string{"id", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "name", "threat", "severity"}
+var jsonlFields = []string{"id", "type", "tenant_id", "tenant_name", "created_at", "when", "host", "name", "threat", "severity"}
 
 func TestRunOnceMailsAndWritesEveryDetectionOnce(t *testing.T) {
 	t.Parallel()
@@ -74,8 +75,8 @@ func TestRunOnceMailsAndWritesEveryDetectionOnce(t *testing.T) {
 				}
 			}
 		}
-		if id == w.injected["host"] && l["location"] != hostileHost {
-			t.Errorf("JSONL line %s: location %q, want the host name as sent %q", id, l["location"], hostileHost)
+		if want := render.Clean(hostileHost); id == w.injected["host"] && l["host"] != want {
+			t.Errorf("JSONL line %s: host %q, want the host name as sent, cleaned to one line of plain text %q", id, l["host"], want)
 		}
 	}
 

@@ -4,11 +4,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/secret"
 )
+
+// Duration is a duration in the configuration: Go duration text such as
+// "90s", "5m" or "1h30m", never a bare number but 0 (package duration has
+// the rules). route's group_wait and group_interval are the same type.
+type Duration = duration.Duration
 
 // Defaults that other packages and messages refer to.
 const (
@@ -85,8 +91,9 @@ type Sophos struct {
 // Tenants selects which tenants of a partner or organization are watched.
 // A tenant is watched when Include is empty or one of its patterns
 // matches, and none of Exclude's patterns matches (Exclude wins). Patterns
-// use path.Match syntax and are compared case-insensitively to both the
-// tenant id and the tenant name.
+// are package glob's (* ? [a-z], without regard to case) and are compared
+// to both the tenant id and the tenant name, so an id or an exact name is
+// a pattern too.
 type Tenants struct {
 	Include []string `yaml:"include"`
 	Exclude []string `yaml:"exclude"`
@@ -138,7 +145,8 @@ type Limits struct {
 
 // Match decides which SIEM events are PUA detections worth notifying.
 type Match struct {
-	// Types are event types, exact or path.Match globs (*Pua*Detect*).
+	// Types are event types, exact or globs (*Pua*Detect*; package glob,
+	// without regard to case).
 	Types []string `yaml:"types"`
 	// Groups, when not empty, keeps only events of these SIEM groups.
 	Groups []string `yaml:"groups"`
@@ -148,7 +156,8 @@ type Match struct {
 	// FollowUps also notifies about FollowUpTypes events (clean-up failed,
 	// restore) for PUAs already detected.
 	FollowUps bool `yaml:"follow_ups"`
-	// FollowUpTypes are the follow-up event types, exact or globs.
+	// FollowUpTypes are the follow-up event types, exact or globs (package
+	// glob).
 	FollowUpTypes []string `yaml:"follow_up_types"`
 }
 

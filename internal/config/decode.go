@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/notify/kinds"
 )
 
@@ -53,8 +54,11 @@ type decoder struct {
 	root    reflect.Type // for suggesting keys that belong elsewhere
 }
 
+// durationType is decoded from duration text by duration.Parse, wherever
+// it appears (route's group_wait too), so every duration in the file
+// follows the same rules and gives the same messages.
 var (
-	durationType = reflect.TypeFor[Duration]()
+	durationType = reflect.TypeFor[duration.Duration]()
 	receiverType = reflect.TypeFor[Receiver]()
 )
 
@@ -229,7 +233,7 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 			d.errorf(n, "%s: expected a duration such as 5m, got %s", p, kindOf(n))
 			return
 		}
-		dur, err := ParseDuration(text)
+		dur, err := duration.Parse(text)
 		if err != nil {
 			d.errorf(n, "%s: %v", p, err)
 			return
@@ -318,7 +322,7 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 	case t.Kind() == reflect.Int:
 		i, ok := n.(*ast.IntegerNode)
 		if !ok {
-			if s, isStr := n.(*ast.StringNode); isStr && isBareNumber(s.Value) && !strings.Contains(s.Value, ".") {
+			if s, isStr := n.(*ast.StringNode); isStr && isInteger(s.Value) {
 				d.errorf(n, "%s: %s is too large", p, s.Value)
 				return
 			}
@@ -356,6 +360,12 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 		// caught by the tests that load every key.
 		d.errorf(n, "%s: cannot decode into %s", p, t)
 	}
+}
+
+// isInteger: s is digits with an optional sign, such as "-300".
+func isInteger(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // describe is kindOf plus the value for scalars, for type errors on

@@ -61,5 +61,7 @@
 //
 // Durations are Go duration text ("90s", "5m", "1h30m"). A bare number is
 // an error, except 0, because "300" could mean seconds, minutes or
-// nanoseconds; write "300s".
+// nanoseconds; write "300s". Every duration of the file follows these rules,
+// those of the route section (group_wait, group_interval) too: they are
+// all a duration.Duration.
 package config

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/secret"
 )
 
@@ -52,7 +53,7 @@ func envVars() []envVar {
 		{"PUAWATCH_CA_FILE", "sophos.ca_file", str(func(c *Config) *string { return &c.Sophos.CAFile })},
 		{"PUAWATCH_TENANT_NAME", "sophos.tenant_name", str(func(c *Config) *string { return &c.Sophos.TenantName })},
 		{"PUAWATCH_INTERVAL", "poll.interval", func(c *Config, v string) error {
-			d, err := ParseDuration(v)
+			d, err := duration.Parse(v)
 			if err != nil {
 				return err
 			}

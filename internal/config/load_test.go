@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/puawatch/puawatch/internal/store"
 )
 
 // TestEnvOverrides sets each variable over a file that sets the same key
@@ -351,4 +354,42 @@ func TestStoredCredentialsFallback(t *testing.T) {
 		_, err := Load(LoadOptions{Env: noEnv})
 		wantErr(t, err, "sophos.client_id")
 	})
+}
+
+// TestRouteDurations: the route section's durations are read by the same
+// rules, with the same messages, as every other duration of the file.
+func TestRouteDurations(t *testing.T) {
+	dir := t.TempDir()
+	sf := writeFile(t, dir, "s", "x", 0o600)
+	load := func(groupWait string) (Config, error) {
+		p := writeFile(t, dir, "config.yaml", fmt.Sprintf(credsYAML, sf)+
+			"jsonl:\n  path: "+filepath.Join(dir, "out.jsonl")+"\nroute:\n  receivers: [jsonl]\n  group_wait: "+groupWait+"\n", 0o600)
+		c, err := Load(LoadOptions{Path: p, Env: noEnv})
+		if err != nil {
+			err = errors.New(strings.ReplaceAll(err.Error(), dir+"/", ""))
+		}
+		return c, err
+	}
+	_, err := load("30")
+	wantErr(t, err, `config.yaml:8: route.group_wait: 30 has no unit: write 30s for seconds or 30m for minutes`)
+	_, err = load("30 seconds")
+	wantErr(t, err, `route.group_wait: "30 seconds" is not a duration: write e.g. 90s, 5m or 1h30m`)
+
+	c, err := load("30s")
+	if err != nil {
+		t.Fatalf("group_wait: 30s: %v", err)
+	}
+	if c.Route == nil || c.Route.GroupWait == nil || c.Route.GroupWait.Std() != 30*time.Second {
+		t.Fatalf("group_wait: 30s loaded as %+v", c.Route)
+	}
+	tree, err := c.RouteTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := tree.Deliveries(store.Detection{TenantID: "t"}); len(ds) != 1 || ds[0].Wait != 30*time.Second {
+		t.Errorf("deliveries %+v, want one to jsonl waiting 30s", ds)
+	}
+	if r := c.Redacted(); !strings.Contains(r, "group_wait: 30s") {
+		t.Errorf("Redacted does not show group_wait: 30s:\n%s", r)
+	}
 }

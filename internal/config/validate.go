@@ -3,13 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/loopback"
 	"github.com/puawatch/puawatch/internal/notify/hook"
 	"math"
 	"net"
 	"net/url"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,15 +192,12 @@ func (ps *problems) rate(p string, r float64, example string) {
 	}
 }
 
-// globs checks path.Match patterns.
+// globs checks a list of patterns (package glob), reporting every
+// malformed one with glob.Compile's message.
 func (ps *problems) globs(p string, patterns []string) {
 	for i, g := range patterns {
-		if strings.TrimSpace(g) == "" {
-			ps.add(fmt.Sprintf("%s[%d]", p, i), "empty: remove it")
-			continue
-		}
-		if _, err := path.Match(strings.ToLower(g), ""); err != nil {
-			ps.add(fmt.Sprintf("%s[%d]", p, i), "%q is not a valid pattern (path.Match syntax: * ? [abc]; escape with \\): fix the brackets", g)
+		if _, err := glob.Compile(g); err != nil {
+			ps.add(fmt.Sprintf("%s[%d]", p, i), "%v", err)
 		}
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/puawatch/puawatch/internal/glob"
+	"github.com/puawatch/puawatch/internal/glob/globtest"
+	"github.com/puawatch/puawatch/internal/route"
 )
 
 func TestValidateRules(t *testing.T) {
@@ -35,7 +39,7 @@ func TestValidateRules(t *testing.T) {
 		}, []string{`email.ca_file: read .: is a directory`}},
 		{"timeout 0", func(c *Config) { c.Sophos.Timeout = 0 }, []string{"sophos.timeout: 0s must be more than 0"}},
 		{"bad include glob", func(c *Config) { c.Tenants.Include = []string{"ok*", "[bad"} }, []string{`tenants.include[1]: "[bad" is not a valid pattern`}},
-		{"empty exclude", func(c *Config) { c.Tenants.Exclude = []string{""} }, []string{"tenants.exclude[0]: empty"}},
+		{"empty exclude", func(c *Config) { c.Tenants.Exclude = []string{""} }, []string{`tenants.exclude[0]: "" is not a valid pattern: it is empty`}},
 		{"refresh 0", func(c *Config) { c.Tenants.Refresh = 0 }, []string{"tenants.refresh: 0s must be more than 0"}},
 		{"interval 0", func(c *Config) { c.Poll.Interval = 0 }, []string{"poll.interval (PUAWATCH_INTERVAL): 0s must be more than 0"}},
 		{"interval beyond lag alarm", func(c *Config) { c.Poll.Interval = mins(7 * 60) }, []string{"poll.interval (PUAWATCH_INTERVAL): 7h is not shorter than poll.lag_alarm 6h"}},
@@ -169,4 +173,44 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 		t.Errorf("Validate shows the secret:\n%v", err)
 	}
 	wantErr(t, err, "starttls=none (unencrypted SMTP) is only allowed to a loopback host")
+}
+
+// TestValidatePatternsAsGlob: every pattern list of the configuration is
+// rejected exactly when package glob rejects the pattern, with glob's
+// message under the list's path.
+func TestValidatePatternsAsGlob(t *testing.T) {
+	lists := []struct {
+		path string
+		set  func(c *Config, pats []string)
+	}{
+		{"tenants.include[0]", func(c *Config, p []string) { c.Tenants.Include = p }},
+		{"tenants.exclude[0]", func(c *Config, p []string) { c.Tenants.Exclude = p }},
+		{"match.types[0]", func(c *Config, p []string) { c.Match.Types = p }},
+		{"match.follow_up_types[0]", func(c *Config, p []string) { c.Match.FollowUps = true; c.Match.FollowUpTypes = p }},
+		{"route.routes[0].match.tenant[0]", func(c *Config, p []string) {
+			c.JSONL.Path = "-"
+			c.Route = &route.Spec{Receivers: []string{"jsonl"}, Routes: []route.Spec{{Match: route.Match{Tenant: p}, Receivers: []string{"jsonl"}}}}
+		}},
+		{"route.routes[0].match.threat[0]", func(c *Config, p []string) {
+			c.JSONL.Path = "-"
+			c.Route = &route.Spec{Receivers: []string{"jsonl"}, Routes: []route.Spec{{Match: route.Match{Threat: p}, Receivers: []string{"jsonl"}}}}
+		}},
+	}
+	for _, gc := range globtest.Cases() {
+		_, globErr := glob.Compile(gc.Pattern)
+		for _, l := range lists {
+			c := validConfig()
+			l.set(&c, []string{gc.Pattern})
+			err := c.Validate()
+			if globErr == nil {
+				if err != nil {
+					t.Errorf("%s = %q: glob accepts it, Validate says %v", l.path, gc.Pattern, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), l.path) || !strings.Contains(err.Error(), globErr.Error()) {
+				t.Errorf("%s = %q: Validate says %v, want %q under %s", l.path, gc.Pattern, err, globErr, l.path)
+			}
+		}
+	}
 }

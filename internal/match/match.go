@@ -2,7 +2,8 @@
 // reports, and turns a matched event into a store.Detection.
 //
 // An event is a detection when its type matches one of the detection types
-// (exact names or path.Match globs such as "*Pua*Detect*"); with follow-ups
+// (exact names or globs such as "*Pua*Detect*", without regard to case:
+// package glob has the syntax); with follow-ups
 // on, an event whose type matches a follow-up type (clean-up failed,
 // restore, ...) is reported as its own kind. Optional group and severity
 // lists narrow both further.
@@ -10,12 +11,12 @@ package match
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -44,40 +45,38 @@ func DefaultFollowUpTypes() []string {
 
 // Config says what matches.
 type Config struct {
-	Types         []string // detection types, exact or glob; empty: DefaultTypes
+	Types         []string // detection types, exact or glob (package glob); empty: DefaultTypes
 	FollowUps     bool     // also report follow-ups
-	FollowUpTypes []string // follow-up types, exact or glob; empty: DefaultFollowUpTypes
+	FollowUpTypes []string // follow-up types, exact or glob (package glob); empty: DefaultFollowUpTypes
 	Groups        []string // when set, the event's group must be one of these (any case)
 	Severities    []string // when set, the event's severity must be one of these (any case)
 }
 
 // Matcher matches events. It is immutable and safe for concurrent use.
 type Matcher struct {
-	types, followUps []string
+	types, followUps glob.List
 	groups, sevs     map[string]bool
 }
 
 // New checks c and makes a Matcher.
 func New(c Config) (*Matcher, error) {
-	m := &Matcher{types: c.Types, groups: map[string]bool{}, sevs: map[string]bool{}}
-	if len(m.types) == 0 {
-		m.types = DefaultTypes()
+	m := &Matcher{groups: map[string]bool{}, sevs: map[string]bool{}}
+	types, followUps := c.Types, []string(nil)
+	if len(types) == 0 {
+		types = DefaultTypes()
 	}
 	if c.FollowUps {
-		m.followUps = c.FollowUpTypes
-		if len(m.followUps) == 0 {
-			m.followUps = DefaultFollowUpTypes()
+		followUps = c.FollowUpTypes
+		if len(followUps) == 0 {
+			followUps = DefaultFollowUpTypes()
 		}
 	}
-	for field, pats := range map[string][]string{"match.types": m.types, "match.follow_up_types": m.followUps} {
-		for _, p := range pats {
-			if strings.TrimSpace(p) == "" {
-				return nil, fmt.Errorf("%s: an empty type matches nothing: remove it", field)
-			}
-			if _, err := path.Match(p, ""); err != nil {
-				return nil, fmt.Errorf("%s: %q is not a valid glob (%v): use * and ? only, and close every [", field, p, err)
-			}
-		}
+	var err error
+	if m.types, err = glob.CompileList(types); err != nil {
+		return nil, fmt.Errorf("match.types%w", err)
+	}
+	if m.followUps, err = glob.CompileList(followUps); err != nil {
+		return nil, fmt.Errorf("match.follow_up_types%w", err)
 	}
 	for _, g := range c.Groups {
 		m.groups[strings.ToUpper(strings.TrimSpace(g))] = true
@@ -94,25 +93,13 @@ func New(c Config) (*Matcher, error) {
 	return m, nil
 }
 
-func matchAny(pats []string, t string) bool {
-	for _, p := range pats {
-		if p == t {
-			return true
-		}
-		if ok, _ := path.Match(p, t); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // Match tells whether e is reported and as which kind
 // (store.KindDetection or store.KindFollowUp).
 func (m *Matcher) Match(e central.Event) (kind string, ok bool) {
 	switch {
-	case matchAny(m.types, e.Type):
+	case m.types.MatchAny(e.Type):
 		kind = store.KindDetection
-	case len(m.followUps) > 0 && matchAny(m.followUps, e.Type):
+	case m.followUps.MatchAny(e.Type):
 		kind = store.KindFollowUp
 	default:
 		return "", false

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/glob/globtest"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -29,7 +30,8 @@ func TestMatch(t *testing.T) {
 		{"default home remnants", Config{}, ev("Event::Endpoint::HomePuaRemnantsDetected", "PUA", "low"), store.KindDetection},
 		{"clean-up is not a detection", Config{}, ev("Event::Endpoint::CorePuaClean", "PUA", "low"), ""},
 		{"malware is not PUA", Config{}, ev("Event::Endpoint::CoreDetection", "MALWARE", "high"), ""},
-		{"case matters in types", Config{}, ev("Event::Endpoint::PUADetected", "PUA", "high"), ""},
+		{"a type not listed", Config{}, ev("Event::Endpoint::PUADetected", "PUA", "high"), ""},
+		{"case is ignored in types (package glob)", Config{}, ev("event::endpoint::COREPUADETECTION", "PUA", "high"), store.KindDetection},
 		{"follow-up off by default", Config{}, ev("Event::Endpoint::CorePuaCleanFailed", "PUA", "medium"), ""},
 		{"follow-up on", Config{FollowUps: true}, ev("Event::Endpoint::CorePuaCleanFailed", "PUA", "medium"), store.KindFollowUp},
 		{"follow-up restore failed", Config{FollowUps: true}, ev("Event::Endpoint::CorePuaRestoreFailed", "PUA", "medium"), store.KindFollowUp},
@@ -62,14 +64,50 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Types: []string{"[abc"}}, `match.types: "[abc" is not a valid glob`},
-		{Config{Types: []string{" "}}, "match.types: an empty type"},
-		{Config{FollowUps: true, FollowUpTypes: []string{"x["}}, "match.follow_up_types"},
+		{Config{Types: []string{"[abc"}}, `match.types[0]: "[abc" is not a valid pattern: the [ at character 1 is never closed`},
+		{Config{Types: []string{"a", " "}}, `match.types[1]: " " is not a valid pattern: it is empty`},
+		{Config{FollowUps: true, FollowUpTypes: []string{"x["}}, "match.follow_up_types[0]"},
 		{Config{Severities: []string{"urgent"}}, `match.severities: "urgent" is not a severity`},
 	} {
 		_, err := New(tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v) = %v; want an error containing %q", tt.cfg, err, tt.want)
+		}
+	}
+}
+
+// TestGlobCases: match.types and match.follow_up_types give every shared
+// pattern the answer package glob gives.
+func TestGlobCases(t *testing.T) {
+	for _, c := range globtest.Cases() {
+		for _, followUp := range []bool{false, true} {
+			cfg := Config{Types: []string{c.Pattern}}
+			want := store.KindDetection
+			if followUp {
+				cfg = Config{Types: []string{"none"}, FollowUps: true, FollowUpTypes: []string{c.Pattern}}
+				want = store.KindFollowUp
+			}
+			m, err := New(cfg)
+			if c.WantError != "" {
+				if err == nil || !strings.Contains(err.Error(), c.WantError) {
+					t.Errorf("New(%+v) = %v, want an error containing %q", cfg, err, c.WantError)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("New(%+v): %v", cfg, err)
+				continue
+			}
+			for _, v := range c.Match {
+				if kind, ok := m.Match(ev(v, "PUA", "low")); !ok || kind != want {
+					t.Errorf("%+v: type %q not matched as %s", cfg, v, want)
+				}
+			}
+			for _, v := range c.NoMatch {
+				if kind, ok := m.Match(ev(v, "PUA", "low")); ok {
+					t.Errorf("%+v: type %q matched as %s", cfg, v, kind)
+				}
+			}
 		}
 	}
 }

@@ -32,7 +32,7 @@ type Options struct {
 	// there (route.Tree.Deliveries); nil stores detections only.
 	Route func(store.Detection) []store.Delivery
 
-	Include, Exclude []string      // tenant ids or name globs (case-insensitive)
+	Include, Exclude []string      // tenant ids or name globs (package glob: case is ignored)
 	TenantName       string        // display name for a single-tenant credential
 	TenantRefresh    time.Duration // how often the tenant list is read again (default 1h)
 
@@ -54,7 +54,8 @@ type Options struct {
 
 // Poller reads tenants' feeds into the store.
 type Poller struct {
-	o Options
+	o                Options
+	include, exclude glob.List
 
 	mu          sync.Mutex
 	who         *central.Whoami
@@ -104,12 +105,15 @@ func New(o Options) (*Poller, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, g := range append(append([]string(nil), o.Include...), o.Exclude...) {
-		if !glob.Valid(g) {
-			return nil, fmt.Errorf("poll: tenant pattern %q is not a valid glob: use * ? [a-z] and close every [", g)
-		}
+	p := &Poller{o: o}
+	var err error
+	if p.include, err = glob.CompileList(o.Include); err != nil {
+		return nil, fmt.Errorf("poll: tenant include%w", err)
 	}
-	return &Poller{o: o}, nil
+	if p.exclude, err = glob.CompileList(o.Exclude); err != nil {
+		return nil, fmt.Errorf("poll: tenant exclude%w", err)
+	}
+	return p, nil
 }
 
 // TenantResult is how reading one tenant went.
@@ -308,10 +312,10 @@ func (p *Poller) listTenants(ctx context.Context) ([]central.Tenant, error) {
 func (p *Poller) filter(ts []central.Tenant) []central.Tenant {
 	var out []central.Tenant
 	for _, t := range ts {
-		if len(p.o.Include) > 0 && !matchTenant(p.o.Include, t) {
+		if len(p.include) > 0 && !matchTenant(p.include, t) {
 			continue
 		}
-		if matchTenant(p.o.Exclude, t) {
+		if matchTenant(p.exclude, t) {
 			continue
 		}
 		out = append(out, t)
@@ -321,15 +325,8 @@ func (p *Poller) filter(ts []central.Tenant) []central.Tenant {
 
 // matchTenant tells whether a pattern matches the tenant's id, name or
 // display name (package glob: without regard to case).
-func matchTenant(pats []string, t central.Tenant) bool {
-	for _, pat := range pats {
-		for _, s := range []string{t.ID, t.Name, t.ShowAs} {
-			if s != "" && glob.Match(pat, s) {
-				return true
-			}
-		}
-	}
-	return false
+func matchTenant(pats glob.List, t central.Tenant) bool {
+	return pats.MatchAny(t.ID, t.Name, t.ShowAs)
 }
 
 // readTenant reads one tenant's feed to the end, then the overlap window

@@ -897,9 +897,8 @@ func TestIncludeExclude(t *testing.T) {
 }
 
 // Tenant ids in include and exclude are patterns too, compared without
-// regard to case, as the configuration documents (config.Tenants: "Patterns
-// use path.Match syntax and are compared case-insensitively to both the
-// tenant id and the tenant name").
+// regard to case, as the configuration documents (config.Tenants: patterns
+// "are compared to both the tenant id and the tenant name").
 func TestIncludeExcludeIDPatterns(t *testing.T) {
 	e := newEnv(t, "partner", func(c *sim.Config) { c.Tenants = 3; c.EventsPerTenant = 10 })
 	ts := e.tenants()

@@ -27,29 +27,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
-// Duration is a time.Duration written as Go duration text in YAML.
-type Duration time.Duration
-
-// UnmarshalText reads "30s", "5m".
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as 30s or 5m", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes Go duration text.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
 // Match is what a route matches. Every non-empty list must hold (AND);
-// within a list one value is enough (OR). Values are globs (package glob:
-// * ? [a-z], without regard to case).
+// within a list one value is enough (OR). Values are patterns in package
+// glob's syntax (* ? [a-z], without regard to case); an empty detection
+// field matches none.
 type Match struct {
 	Tenant       []string `yaml:"tenant,omitempty"`        // tenant id or name
 	Type         []string `yaml:"type,omitempty"`          // event type
@@ -58,17 +44,19 @@ type Match struct {
 	EndpointType []string `yaml:"endpoint_type,omitempty"` // computer, server, ...
 }
 
-// Spec is a route as configured (YAML).
+// Spec is a route as configured (YAML). Its durations are package
+// duration's, read by the same rules as every other duration of the
+// configuration ("30s", "5m"; a bare number but 0 is an error).
 type Spec struct {
-	Match         Match     `yaml:"match,omitempty"`
-	Receivers     []string  `yaml:"receivers,omitempty"`
-	Continue      bool      `yaml:"continue,omitempty"`
-	GroupBy       []string  `yaml:"group_by,omitempty"`        // tenant, endpoint, threat, type; nil: inherited
-	GroupWait     *Duration `yaml:"group_wait,omitempty"`      // nil: inherited
-	GroupInterval *Duration `yaml:"group_interval,omitempty"`  // nil: inherited
-	DigestAbove   *int      `yaml:"digest_above,omitempty"`    // nil: inherited
-	MaxPerMessage *int      `yaml:"max_per_message,omitempty"` // nil: inherited
-	Routes        []Spec    `yaml:"routes,omitempty"`
+	Match         Match              `yaml:"match,omitempty"`
+	Receivers     []string           `yaml:"receivers,omitempty"`
+	Continue      bool               `yaml:"continue,omitempty"`
+	GroupBy       []string           `yaml:"group_by,omitempty"`        // tenant, endpoint, threat, type; nil: inherited
+	GroupWait     *duration.Duration `yaml:"group_wait,omitempty"`      // nil: inherited
+	GroupInterval *duration.Duration `yaml:"group_interval,omitempty"`  // nil: inherited
+	DigestAbove   *int               `yaml:"digest_above,omitempty"`    // nil: inherited
+	MaxPerMessage *int               `yaml:"max_per_message,omitempty"` // nil: inherited
+	Routes        []Spec             `yaml:"routes,omitempty"`
 }
 
 // Grouping says how one route's detections are put into messages.
@@ -94,7 +82,7 @@ func groupFields() []string { return []string{"tenant", "endpoint", "threat", "t
 type Tree struct{ root *node }
 
 type node struct {
-	match     Match
+	match     matcher
 	receivers []string
 	cont      bool
 	group     Grouping
@@ -138,10 +126,10 @@ func build(s Spec, parent Grouping, known map[string]bool, at string) (*node, er
 		}
 	}
 	if s.GroupWait != nil {
-		g.Wait = time.Duration(*s.GroupWait)
+		g.Wait = s.GroupWait.Std()
 	}
 	if s.GroupInterval != nil {
-		g.Interval = time.Duration(*s.GroupInterval)
+		g.Interval = s.GroupInterval.Std()
 	}
 	if s.DigestAbove != nil {
 		g.DigestAbove = *s.DigestAbove
@@ -157,15 +145,11 @@ func build(s Spec, parent Grouping, known map[string]bool, at string) (*node, er
 	case g.MaxPerMessage < 1:
 		return nil, fmt.Errorf("%s.max_per_message: %d must be at least 1", at, g.MaxPerMessage)
 	}
-	for name, pats := range map[string][]string{"tenant": s.Match.Tenant, "type": s.Match.Type, "severity": s.Match.Severity,
-		"threat": s.Match.Threat, "endpoint_type": s.Match.EndpointType} {
-		for i, p := range pats {
-			if !glob.Valid(p) {
-				return nil, fmt.Errorf("%s.match.%s[%d]: %q is not a valid glob (use * ? [a-z])", at, name, i, p)
-			}
-		}
+	m, err := compileMatch(s.Match, at)
+	if err != nil {
+		return nil, err
 	}
-	n := &node{match: s.Match, cont: s.Continue, group: g}
+	n := &node{match: m, cont: s.Continue, group: g}
 	for i, r := range s.Receivers {
 		if !known[r] {
 			return nil, fmt.Errorf("%s.receivers[%d]: no receiver named %q (known: %s)", at, i, r, strings.Join(sortedKeys(known), ", "))
@@ -229,26 +213,34 @@ func (n *node) walk(d store.Detection, deliver func(*node)) {
 	}
 }
 
-func (n *node) matches(d store.Detection) bool {
-	m := n.match
-	return anyGlob(m.Tenant, d.TenantID, d.TenantName) && anyGlob(m.Type, d.Type) && anyGlob(m.Severity, d.Severity) &&
-		anyGlob(m.Threat, d.Threat) && anyGlob(m.EndpointType, d.EndpointType)
+// matcher is a Match compiled.
+type matcher struct{ tenant, typ, severity, threat, endpointType glob.List }
+
+func compileMatch(m Match, at string) (matcher, error) {
+	var out matcher
+	for _, f := range []struct {
+		name string
+		pats []string
+		dst  *glob.List
+	}{{"tenant", m.Tenant, &out.tenant}, {"type", m.Type, &out.typ}, {"severity", m.Severity, &out.severity},
+		{"threat", m.Threat, &out.threat}, {"endpoint_type", m.EndpointType, &out.endpointType}} {
+		l, err := glob.CompileList(f.pats)
+		if err != nil {
+			return matcher{}, fmt.Errorf("%s.match.%s%w", at, f.name, err)
+		}
+		*f.dst = l
+	}
+	return out, nil
 }
 
-// anyGlob: no patterns, or one matching one of the values.
-func anyGlob(pats []string, values ...string) bool {
-	if len(pats) == 0 {
-		return true
-	}
-	for _, p := range pats {
-		for _, v := range values {
-			if v != "" && glob.Match(p, v) {
-				return true
-			}
-		}
-	}
-	return false
+func (n *node) matches(d store.Detection) bool {
+	m := n.match
+	return holds(m.tenant, d.TenantID, d.TenantName) && holds(m.typ, d.Type) && holds(m.severity, d.Severity) &&
+		holds(m.threat, d.Threat) && holds(m.endpointType, d.EndpointType)
 }
+
+// holds: no patterns, or one matching one of the values.
+func holds(l glob.List, values ...string) bool { return len(l) == 0 || l.MatchAny(values...) }
 
 // groupKey joins the values of the group_by fields; no fields: the event
 // alone.

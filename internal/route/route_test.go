@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
+	"github.com/puawatch/puawatch/internal/glob/globtest"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -24,7 +26,7 @@ func receivers(ds []store.Delivery) []string {
 
 func ip(i int) *int { return &i }
 
-func dur(d time.Duration) *Duration { x := Duration(d); return &x }
+func dur(d time.Duration) *duration.Duration { x := duration.Duration(d); return &x }
 
 // The partner case: each customer's detections to its own contacts, and
 // everything to the provider's SOC.
@@ -111,7 +113,7 @@ func TestNewRejects(t *testing.T) {
 		{Spec{Receivers: []string{"nope"}}, `route.receivers[0]: no receiver named "nope"`},
 		{Spec{Match: Match{Tenant: []string{"x"}}, Receivers: []string{"soc"}}, "route.match: the root route takes every detection"},
 		{Spec{Receivers: []string{"soc"}, Routes: []Spec{{GroupBy: []string{"host"}, Receivers: []string{"soc"}}}}, `route.routes[0].group_by[0]: "host" is not one of`},
-		{Spec{Receivers: []string{"soc"}, Routes: []Spec{{Match: Match{Threat: []string{"[x"}}, Receivers: []string{"soc"}}}}, "route.routes[0].match.threat[0]"},
+		{Spec{Receivers: []string{"soc"}, Routes: []Spec{{Match: Match{Threat: []string{"[x"}}, Receivers: []string{"soc"}}}}, `route.routes[0].match.threat[0]: "[x" is not a valid pattern: the [ at character 1 is never closed`},
 		{Spec{Receivers: []string{"soc"}, MaxPerMessage: ip(0)}, "route.max_per_message: 0 must be at least 1"},
 		{Spec{Receivers: []string{"soc"}, DigestAbove: ip(-1)}, "route.digest_above: -1 is negative"},
 		{Spec{}, "route.receivers: empty"},
@@ -119,6 +121,49 @@ func TestNewRejects(t *testing.T) {
 		_, err := New(tt.spec, []string{"soc"}, DefaultGrouping())
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v) = %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}
+
+// TestGlobCases: every match list of a route gives every shared pattern the
+// answer package glob gives.
+func TestGlobCases(t *testing.T) {
+	fields := map[string]struct {
+		set func(*Match, []string)
+		det func(v string) store.Detection
+	}{
+		"tenant":        {func(m *Match, p []string) { m.Tenant = p }, func(v string) store.Detection { return det("", v, "T", "low", "X", "computer") }},
+		"tenant id":     {func(m *Match, p []string) { m.Tenant = p }, func(v string) store.Detection { return det(v, "", "T", "low", "X", "computer") }},
+		"type":          {func(m *Match, p []string) { m.Type = p }, func(v string) store.Detection { return det("i", "N", v, "low", "X", "computer") }},
+		"severity":      {func(m *Match, p []string) { m.Severity = p }, func(v string) store.Detection { return det("i", "N", "T", v, "X", "computer") }},
+		"threat":        {func(m *Match, p []string) { m.Threat = p }, func(v string) store.Detection { return det("i", "N", "T", "low", v, "computer") }},
+		"endpoint_type": {func(m *Match, p []string) { m.EndpointType = p }, func(v string) store.Detection { return det("i", "N", "T", "low", "X", v) }},
+	}
+	for _, c := range globtest.Cases() {
+		for name, f := range fields {
+			child := Spec{Receivers: []string{"hit"}}
+			f.set(&child.Match, []string{c.Pattern})
+			tree, err := New(Spec{Receivers: []string{"miss"}, Routes: []Spec{child}}, []string{"hit", "miss"}, DefaultGrouping())
+			if c.WantError != "" {
+				if err == nil || !strings.Contains(err.Error(), c.WantError) {
+					t.Errorf("%s %q: New = %v, want an error containing %q", name, c.Pattern, err, c.WantError)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s %q: %v", name, c.Pattern, err)
+				continue
+			}
+			for _, v := range c.Match {
+				if got := receivers(tree.Deliveries(f.det(v))); !reflect.DeepEqual(got, []string{"hit"}) {
+					t.Errorf("%s %q, value %q: receivers %v, want [hit]", name, c.Pattern, v, got)
+				}
+			}
+			for _, v := range c.NoMatch {
+				if got := receivers(tree.Deliveries(f.det(v))); !reflect.DeepEqual(got, []string{"miss"}) {
+					t.Errorf("%s %q, value %q: receivers %v, want [miss]", name, c.Pattern, v, got)
+				}
+			}
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/notify/webhook"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 )
 
 // ---------------------------------------------------------------------------
@@ -891,7 +892,7 @@ route:
 				}
 				switch rc.name {
 				case "syslog-json":
-					var d webhook.Detection
+					var d detectionjson.Detection
 					if err := json.Unmarshal([]byte(msg), &d); err != nil {
 						t.Errorf("syslog-json: MSG is not JSON: %v: %q", err, msg)
 					} else if d.ID != syslogEventID(m) {

@@ -16,7 +16,8 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGolden pins the default lines of a digest of two detections, one of
-// them with hostile values: JSON-escaped, one line each.
+// them with hostile values: cleaned (control characters become spaces) and
+// JSON-escaped, one line each.
 func TestGolden(t *testing.T) {
 	m := render.SampleMessage()
 	hostile := m.Detections[0]

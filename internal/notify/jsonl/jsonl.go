@@ -2,6 +2,12 @@
 // a message becomes one JSON object on its own line, appended to a file (or
 // written to standard output), for log shippers and scripts.
 //
+// A line is the detection's JSON object (package detectionjson: the
+// object of the webhook body's detections and of syslog's json format)
+// plus "key", the message key, and "channel", the channel name. Values are
+// plain text on one line (control characters replaced by spaces); <, >
+// and & are written as they are, not \u-escaped.
+//
 // The lines of one message are written with a single Write and the file is
 // fsync'd before Notify returns, so a message is either wholly on disk or
 // retried. Delivery is at least once: after a crash between the write and
@@ -18,30 +24,19 @@ import (
 	"io"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 )
 
-// Line is one line of output: one detection.
+// Line is one line of output: the detection's JSON object (package
+// detectionjson, the object of the webhook body and of syslog's json
+// format), with the message key and the channel name.
 type Line struct {
-	ID           string    `json:"id"` // the Sophos event id
-	Type         string    `json:"type"`
-	Kind         string    `json:"kind"`
-	TenantID     string    `json:"tenant_id"`
-	TenantName   string    `json:"tenant_name"`
-	CreatedAt    time.Time `json:"created_at"`
-	When         time.Time `json:"when"`
-	Location     string    `json:"location"` // host name
-	Name         string    `json:"name"`     // the event's message
-	Threat       string    `json:"threat"`
-	Severity     string    `json:"severity"`
-	Source       string    `json:"source"` // the user
-	EndpointType string    `json:"endpoint_type"`
-	EndpointID   string    `json:"endpoint_id"`
-	Path         string    `json:"path"`
-	Key          string    `json:"key"`     // the message key, stable across redeliveries
-	Channel      string    `json:"channel"` // the channel name
+	detectionjson.Detection
+	Key     string `json:"key"`     // the message key, stable across redeliveries
+	Channel string `json:"channel"` // the channel name
 }
 
 // Notifier appends messages to a file or writes them to stdout. It is safe
@@ -114,21 +109,12 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	for _, d := range m.Detections {
-		l := Line{
-			ID: d.EventID, Type: d.Type, Kind: d.Kind, TenantID: d.TenantID, TenantName: d.TenantName,
-			CreatedAt: d.CreatedAt.UTC(), When: d.When.UTC(), Location: d.Location, Name: d.Name,
-			Threat: d.Threat, Severity: d.Severity, Source: d.User, EndpointType: d.EndpointType,
-			EndpointID: d.EndpointID, Path: d.Path, Key: m.Key, Channel: m.Channel,
-		}
-		if l.TenantID == "" {
-			l.TenantID = m.TenantID
-		}
-		if l.TenantName == "" {
-			l.TenantName = m.TenantName
-		}
-		if err := enc.Encode(l); err != nil { // Encode ends the line with \n
-			return notify.Permanent(fmt.Errorf("jsonl: encode event %s: %w", d.EventID, err))
+	v := render.NewView(m, render.Options{})
+	key, channel := render.Clean(v.Key), render.Clean(v.Channel)
+	for _, d := range detectionjson.All(v) {
+		// Encode ends the line with \n.
+		if err := enc.Encode(Line{Detection: d, Key: key, Channel: channel}); err != nil {
+			return notify.Permanent(fmt.Errorf("jsonl: encode event %s: %w", d.ID, err))
 		}
 	}
 

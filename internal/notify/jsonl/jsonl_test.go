@@ -31,8 +31,9 @@ func msg(key string, ds ...store.Detection) notify.Message {
 	return notify.Message{Key: key, Channel: "jsonl", TenantID: "t-1", TenantName: "Acme <Corp>", Detections: ds}
 }
 
-var fields = []string{"id", "type", "kind", "tenant_id", "tenant_name", "created_at", "when", "location",
-	"name", "threat", "severity", "source", "endpoint_type", "endpoint_id", "path", "key", "channel"}
+// fields are the keys of a line: the detection object's, key and channel.
+var fields = []string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "host", "endpoint_id",
+	"endpoint_type", "user", "threat", "path", "severity", "name", "cleanup", "key", "channel"}
 
 func readLines(t *testing.T, b []byte) []map[string]any {
 	t.Helper()
@@ -95,9 +96,15 @@ func TestFile(t *testing.T) {
 			}
 		}
 	}
+	for i, l := range lines {
+		if len(l) != len(fields) {
+			t.Errorf("line %d has %d keys, want %d (%v): %v", i, len(l), len(fields), fields, l)
+		}
+	}
 	l := lines[0]
-	if l["id"] != "ev-1" || l["key"] != "b1" || l["tenant_name"] != "Acme <Corp>" || l["source"] != `ACME\jdoe` ||
-		l["path"] != "C:\\tools\\psexec.exe\nnext" || l["created_at"] != "2025-03-04T10:20:31Z" || l["when"] != "2025-03-04T10:20:30Z" {
+	if l["id"] != "ev-1" || l["key"] != "b1" || l["tenant_name"] != "Acme <Corp>" || l["user"] != `ACME\jdoe` || l["host"] != "WS-042" ||
+		l["path"] != "C:\\tools\\psexec.exe next" || l["created_at"] != "2025-03-04T10:20:31Z" || l["when"] != "2025-03-04T10:20:30Z" ||
+		l["cleanup"] != "unknown" {
 		t.Errorf("line 0 = %v", l)
 	}
 	if lines[3]["id"] != "ev-5" {

@@ -36,10 +36,11 @@
 //
 // # MSG formats
 //
-// "json" (the default): the detection object of the webhook channel's
-// body (webhook.Detection: id, kind, type, tenant_id, tenant_name,
-// created_at, when, host, endpoint_id, endpoint_type, user, threat, path,
-// severity, name, cleanup), on one line. <, > and & are \u-escaped.
+// "json" (the default): the detection's JSON object (package
+// detectionjson, the same object as in the webhook body and the jsonl
+// lines: id, kind, type, tenant_id, tenant_name, created_at, when, host,
+// endpoint_id, endpoint_type, user, threat, path, severity, name,
+// cleanup), on one line. <, > and & are \u-escaped.
 //
 // "cef": an ArcSight Common Event Format record:
 //

@@ -9,14 +9,14 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/puawatch/puawatch/internal/notify/webhook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
 // Message formats.
 const (
-	FormatJSON = "json" // MSG is the detection as JSON (the default)
+	FormatJSON = "json" // MSG is the detection's JSON object, package detectionjson (the default)
 	FormatCEF  = "cef"  // MSG is an ArcSight Common Event Format record
 )
 
@@ -60,7 +60,7 @@ func formatMessage(d render.Detection, v render.View, format string, now time.Ti
 	switch format {
 	case "", FormatJSON:
 		var err error
-		if msg, err = json.Marshal(webhook.NewDetection(v, d)); err != nil {
+		if msg, err = json.Marshal(detectionjson.New(v, d)); err != nil {
 			return nil, 0, fmt.Errorf("syslog: encode event %s: %w", d.EventID, err)
 		}
 	case FormatCEF:

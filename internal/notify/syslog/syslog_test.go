@@ -21,8 +21,8 @@ import (
 
 	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/notify"
-	"github.com/puawatch/puawatch/internal/notify/webhook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -110,7 +110,7 @@ func expect(t *testing.T, g got, d store.Detection, format string, facility int,
 	text := str(m.Message)
 	switch format {
 	case FormatJSON:
-		var o webhook.Detection
+		var o detectionjson.Detection
 		dec := json.NewDecoder(strings.NewReader(text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&o); err != nil {

@@ -32,7 +32,7 @@
 //	count                      number           the number of detections
 //	title                      string           one line for humans ("PUA PsExec on WS-1 (Contoso)")
 //	central_url                string           Sophos Central's web address
-//	detections                 array            one object per detection, in order:
+//	detections                 array            one object per detection, in order (package detectionjson):
 //	detections[].id            string           the Sophos Central event id (dedupe on it)
 //	detections[].kind          string           "detection", or "followup" (clean-up failed, restored, ...)
 //	detections[].type          string           the event type, "Event::Endpoint::CorePuaDetection", ...
@@ -51,6 +51,8 @@
 //	detections[].cleanup       string           clean-up results ("success", ...), or "unknown"
 //	sent_at                    string           RFC 3339 UTC, whole seconds; equal to X-Puawatch-Timestamp
 //
+// The detection object is package detectionjson's: the syslog channel's
+// "json" MSG and each line of the jsonl channel are the same object.
 // Fields may be added to version 1; receivers must ignore fields they do
 // not know. Every string from Sophos Central is untrusted and arrives as
 // plain text: control characters (CR, LF, tab, ...) replaced by spaces,

@@ -1,4 +1,13 @@
-package config
+// Package duration is the one duration type of puawatch's configuration,
+// used by every section (package config) and by the routing tree (package
+// route), so that every duration in the file is read and printed by the
+// same rules.
+//
+// A duration is written as Go duration text: "90s", "5m", "1h30m",
+// "23h45m" (units ns, us, ms, s, m, h). A bare number is rejected, except
+// 0, because "interval: 300" could mean seconds, minutes or nanoseconds:
+// write "300s". A duration prints in the short form ("5m", not "5m0s").
+package duration
 
 import (
 	"fmt"
@@ -6,15 +15,13 @@ import (
 	"time"
 )
 
-// Duration is a time.Duration written in configuration as Go duration
-// text: "90s", "5m", "1h30m", "23h45m". A bare number is rejected, except
-// 0, because "interval: 300" could mean seconds, minutes or nanoseconds;
-// write "300s". It prints in the short form ("5m", not "5m0s").
+// Duration is a time.Duration read and written as duration text (see the
+// package documentation).
 type Duration time.Duration
 
-// ParseDuration parses s as configuration duration text: a Go duration
-// ("90s", "1h30m") or "0". Surrounding spaces are ignored.
-func ParseDuration(s string) (Duration, error) {
+// Parse parses s as duration text: a Go duration ("90s", "1h30m") or "0".
+// Surrounding spaces are ignored.
+func Parse(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty duration: write e.g. 90s, 5m or 1h30m")
@@ -32,6 +39,7 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
+// isBareNumber: s is a number without a unit, such as "300", "-1.5".
 func isBareNumber(s string) bool {
 	s = strings.TrimLeft(s, "+-")
 	if s == "" {
@@ -63,9 +71,9 @@ func (d Duration) String() string {
 // MarshalText writes d in its short form.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText reads duration text as ParseDuration does.
+// UnmarshalText reads duration text as Parse does.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
+	v, err := Parse(string(b))
 	if err != nil {
 		return err
 	}

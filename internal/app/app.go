@@ -210,9 +210,6 @@ func receiversError(err error) error {
 	return &ConfigError{Err: err}
 }
 
-// Store is the app's store (for commands that list from it).
-func (a *App) Store() store.Store { return a.store }
-
 // Close releases the store and the channels.
 func (a *App) Close() error {
 	var errs []error

@@ -29,7 +29,7 @@ func TestRedacted(t *testing.T) {
 		"Redacted": c.Redacted(),
 		"String":   c.String(),
 		"%v":       fmt.Sprintf("%v", c),
-		"%s":       fmt.Sprintf("%s", c),
+		"%s":       fmt.Sprintf("%s", c), //lint:ignore S1025 the %s verb is what is tested
 	}
 	for name, out := range outputs {
 		for _, s := range []string{clientSecret, smtpPass, dbPass, "SECRET", "PASSWORD"} {

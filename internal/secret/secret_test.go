@@ -16,6 +16,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	j, _ := json.Marshal(struct{ S Secret }{s})
 	txt, _ := s.MarshalText()
 	for name, out := range map[string]string{
+		//lint:ignore S1025 the formatting verbs are what is tested
 		"%v": fmt.Sprintf("%v", s), "%s": fmt.Sprintf("%s", s), "%+v": fmt.Sprintf("%+v", struct{ S Secret }{s}),
 		"%#v": fmt.Sprintf("%#v", s), "%q": fmt.Sprintf("%q", s), "json": string(j), "slog": logs.String(), "text": string(txt),
 	} {

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/fake/sim"
@@ -113,16 +112,6 @@ func (r *rig) delivered(t *testing.T) (count map[string]int, msgIDs map[string]m
 		}
 	}
 	return count, msgIDs
-}
-
-// waitMails waits until the capture holds at least n mails.
-func (r *rig) waitMails(t *testing.T, n int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := r.smtp.WaitFor(ctx, n); err != nil {
-		t.Fatalf("waiting for %d mails (have %d): %v", n, len(r.smtp.Messages()), err)
-	}
 }
 
 func diff(want map[string]string, got map[string]int) (missing, extra []string) {

@@ -561,7 +561,7 @@ func TestControlClock(t *testing.T) {
 	}
 	st, b = tcCtl(t, s, http.MethodPost, "/sim/v1/clock", `{"advance":"0s"}`)
 	tcDecode(t, b, &res)
-	if want := clock.Now().Add(61 * time.Minute).Format(tsLayout); res.Now != want {
+	if want := clock.Now().Add(61 * time.Minute).Format(tsLayout); st != http.StatusOK || res.Now != want {
 		t.Errorf("rejected advances moved the clock: now %q, want %q", res.Now, want)
 	}
 }

@@ -2,7 +2,6 @@ package teams
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/hook"
@@ -33,13 +32,10 @@ func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
 type Notifier = hook.Notifier
 
 // New validates c, loads its template and returns a Notifier that posts
-// with client (nil: DefaultClient).
+// with client (nil: hook.DefaultClient).
 func New(c Config, client *http.Client) (*Notifier, error) {
 	return hook.New(channel(), hook.Config(c), client)
 }
-
-// DefaultClient is the client New uses without one (see hook.DefaultClient).
-func DefaultClient(timeout time.Duration) *http.Client { return hook.DefaultClient(timeout) }
 
 func channel() hook.Channel {
 	return hook.Channel{Name: "teams", URLHint: "the URL of the Workflows webhook (the HTTP POST URL of the flow's trigger \"When a Teams webhook request is received\")", Render: Render, LoadTemplate: loadChecked}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/puawatch/puawatch/internal/loopback"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -20,6 +19,9 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/loopback"
 )
 
 // Defaults of Options.
@@ -79,11 +81,13 @@ type Options struct {
 	// after a 401 with a renewed token does not count.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the exponential backoff with full
-	// jitter: retry n waits a random time in [0, min(BackoffMax,
-	// BackoffBase*2^n)]. Defaults 1s and 60s.
+	// jitter (see backoff.Delay): retry n waits a random time in
+	// [min(BackoffBase, 1s), min(BackoffMax, BackoffBase*2^n)]. Defaults
+	// 1s and 60s.
 	BackoffBase, BackoffMax time.Duration
 	// MaxRetryAfter is the longest Retry-After waited for; a longer one
-	// ends the call with *RateLimitedError. Default 5m.
+	// ends the call with *RateLimitedError. Default 5m. A Retry-After is
+	// read up to backoff.RetryAfterCeiling (a day).
 	MaxRetryAfter time.Duration
 	// Sleep waits d unless ctx ends first (then it returns ctx.Err()). It
 	// is used for backoff, Retry-After and rate limit waits. Nil: a real
@@ -381,7 +385,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 			}
 			return fmt.Errorf("central: giving up after %d attempts: %w", failures, err)
 		}
-		wait := backoffDelay(failures-1, c.backoffBase, c.backoffMax, c.rand())
+		wait := backoff.Delay(failures-1, c.backoffBase, c.backoffMax, c.rand())
 		if f.rateLimited && f.hasRetryAfter {
 			wait = f.retryAfter
 		}
@@ -450,7 +454,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		ae.Message = joinMessage(ae.Message, "the API refused a freshly issued token: check that the API credential still exists and its role allows this call")
 		return &failure{err: ae, unauthorized: true}
 	case status == http.StatusTooManyRequests:
-		ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ra, ok := backoff.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.RetryAfterCeiling)
 		return &failure{err: c.apiError(rq, status, body), retry: true, rateLimited: true, retryAfter: ra, hasRetryAfter: ok}
 	case retryableStatus(status):
 		return &failure{err: c.apiError(rq, status, body), retry: true}

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/puawatch/puawatch/internal/backoff"
 )
 
 // tokenCache holds the one bearer token a Client shares between calls and
@@ -120,7 +122,7 @@ func (c *Client) tokenFailure(ctx context.Context, err error) *failure {
 	ae := &APIError{Op: "token", Status: status, Code: c.scrub(cut(code, 100)), Message: c.scrub(cut(msg, maxMessage))}
 	switch {
 	case status == http.StatusTooManyRequests:
-		ra, ok := parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		ra, ok := backoff.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now(), backoff.RetryAfterCeiling)
 		return &failure{err: ae, retry: true, rateLimited: true, retryAfter: ra, hasRetryAfter: ok}
 	case retryableStatus(status):
 		return &failure{err: ae, retry: true}

@@ -435,63 +435,6 @@ func TestTokenEndpointFailures(t *testing.T) {
 	}
 }
 
-func TestBackoffDelayBounds(t *testing.T) {
-	base, maxD := 100*time.Millisecond, 2*time.Second
-	wantCaps := []time.Duration{100, 200, 400, 800, 1600, 2000, 2000}
-	for n, want := range wantCaps {
-		want *= time.Millisecond
-		if got := backoffCap(n, base, maxD); got != want {
-			t.Errorf("cap(%d) = %s, want %s", n, got, want)
-		}
-		if got := backoffDelay(n, base, maxD, 0); got != 0 {
-			t.Errorf("delay(%d, r=0) = %s", n, got)
-		}
-		if got := backoffDelay(n, base, maxD, 0.999999); got > want || got < want*99/100 {
-			t.Errorf("delay(%d, r≈1) = %s, want about %s", n, got, want)
-		}
-		if got := backoffDelay(n, base, maxD, 0.5); got != want/2 {
-			t.Errorf("delay(%d, r=.5) = %s, want %s", n, got, want/2)
-		}
-	}
-	if got := backoffCap(200, time.Second, time.Duration(1<<62)); got != time.Duration(1<<62) {
-		t.Errorf("huge n: %s", got)
-	}
-	// With real randomness every delay stays in [0, cap].
-	c, _ := New(testCreds, Options{AuthURL: "https://a.example/t", APIURL: "https://api.example.com"})
-	for i := range 1000 {
-		n := i % 10
-		if d := backoffDelay(n, time.Second, time.Minute, c.rand()); d < 0 || d > backoffCap(n, time.Second, time.Minute) {
-			t.Fatalf("delay %s out of bounds for n=%d", d, n)
-		}
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"30", 30 * time.Second, true},
-		{" 0 ", 0, true},
-		{"", 0, false},
-		{"-5", 0, false},
-		{"soon", 0, false},
-		{"1.5", 0, false},
-		{"Fri, 27 Nov 2026 12:01:30 GMT", 90 * time.Second, true},
-		{"Friday, 27-Nov-26 12:00:10 GMT", 10 * time.Second, true},
-		{"Fri, 27 Nov 2026 11:00:00 GMT", 0, true},
-		{"99999999999999999999", 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := parseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseRetryAfter(%q) = %s %v, want %s %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestClientRateLimiter(t *testing.T) {
 	hc := fakeCentral(t, func(r *http.Request) *http.Response {
 		if strings.HasSuffix(r.URL.Path, "/tenants") {

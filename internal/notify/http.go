@@ -8,10 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/backoff"
 	"github.com/puawatch/puawatch/internal/loopback"
 )
 
@@ -85,11 +85,13 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 	return ClassifyHTTP(resp.StatusCode, resp.Header.Get("Retry-After"), err)
 }
 
-// ClassifyHTTP wraps err by what an HTTP status says about retrying.
+// ClassifyHTTP wraps err by what an HTTP status says about retrying. A
+// Retry-After is read up to backoff.RetryAfterCeiling; the dispatcher
+// caps it further at its BackoffMax.
 func ClassifyHTTP(status int, retryAfter string, err error) error {
 	switch {
 	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter != ""):
-		if d, ok := ParseRetryAfter(retryAfter, time.Now()); ok {
+		if d, ok := backoff.ParseRetryAfter(retryAfter, time.Now(), backoff.RetryAfterCeiling); ok {
 			return &RetryAfterError{Err: err, After: d}
 		}
 		return err
@@ -99,21 +101,6 @@ func ClassifyHTTP(status int, retryAfter string, err error) error {
 		return Permanent(err)
 	}
 	return err
-}
-
-// ParseRetryAfter reads a Retry-After value: seconds or an HTTP date.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 func scrubURL(s, rawURL string) string {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/puawatch/puawatch/internal/backoff"
 )
 
 func TestPostClassifiesAnswers(t *testing.T) {
@@ -88,17 +90,19 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{"0": 0, "30": 30 * time.Second, "Thu, 01 Jan 2026 00:01:00 GMT": time.Minute} {
-		got, ok := ParseRetryAfter(v, now)
-		if !ok || got != want {
-			t.Errorf("ParseRetryAfter(%q) = %v %v, want %v", v, got, ok, want)
+// A hostile Retry-After must neither overflow nor ask for centuries:
+// 99999999999 seconds is about 3170 years, 10000000000 seconds wraps
+// negative when multiplied naively by time.Second.
+func TestClassifyHTTPHugeRetryAfter(t *testing.T) {
+	for _, v := range []string{"99999999999", "10000000000", "31536000000", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		err := ClassifyHTTP(http.StatusTooManyRequests, v, errors.New("429"))
+		var ra *RetryAfterError
+		if !errors.As(err, &ra) {
+			t.Errorf("Retry-After %q: %v is not a RetryAfterError", v, err)
+			continue
 		}
-	}
-	for _, v := range []string{"", "soon", "-3"} {
-		if _, ok := ParseRetryAfter(v, now); ok {
-			t.Errorf("ParseRetryAfter(%q) ok", v)
+		if ra.After < 0 || ra.After > backoff.RetryAfterCeiling {
+			t.Errorf("Retry-After %q: After = %s, want 0..24h", v, ra.After)
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/backoff"
-	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Defaults of Options.
@@ -144,7 +144,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 		authURL:       authURL,
 		apiURL:        apiURL,
 		apiU:          apiU,
-		loopback:      loopback.Host(apiU.Hostname()),
+		loopback:      urlpolicy.Loopback(apiU.Hostname()),
 		timeout:       pick(o.Timeout, DefaultTimeout),
 		maxAttempts:   pick(o.MaxAttempts, DefaultMaxAttempts),
 		backoffBase:   pick(o.BackoffBase, DefaultBackoffBase),

@@ -5,10 +5,10 @@ import (
 	"net"
 	"strings"
 
-	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Receiver is a named notification target of exactly one kind. Routes
@@ -175,12 +175,12 @@ func (c Config) validateReceivers(ps *problems) {
 			if r.Teams != nil {
 				h, kind = r.Teams, "teams"
 			}
-			if err := notify.CheckURL(p+"."+kind+".url", h.URL.Reveal()); err != nil {
+			if _, err := urlpolicy.Check(h.URL.Reveal()); err != nil {
 				ps.add(p+"."+kind+".url", "%v", err)
 			}
 			ps.file(p+"."+kind+".template", h.Template)
 		case "webhook":
-			if err := notify.CheckURL(p+".webhook.url", r.Webhook.URL.Reveal()); err != nil {
+			if _, err := urlpolicy.Check(r.Webhook.URL.Reveal()); err != nil {
 				ps.add(p+".webhook.url", "%v", err)
 			}
 		case "syslog":

@@ -18,8 +18,8 @@ const redactedMark = "[redacted]"
 // output loads back with Load when no secret was set.
 func (c Config) Redacted() string {
 	r := c
-	r.Store.DB = redactURL(c.Store.DB)
-	smtp := redactURL(c.Email.SMTPURL.Reveal())
+	r.Store.DB = redactPassword(c.Store.DB)
+	smtp := redactPassword(c.Email.SMTPURL.Reveal())
 	out, err := yaml.MarshalWithOptions(r,
 		yaml.IndentSequence(true),
 		yaml.CustomMarshaler[secret.Secret](func(s secret.Secret) ([]byte, error) {
@@ -45,14 +45,17 @@ func (c Config) Redacted() string {
 // urlHasSecret reports whether raw is a URL carrying a password, in its
 // user info or in a password query parameter.
 func urlHasSecret(raw string) bool {
-	return strings.Contains(raw, "://") && redactURL(raw) != raw
+	return strings.Contains(raw, "://") && redactPassword(raw) != raw
 }
 
-// redactURL replaces the password of a URL (user info, and the password
-// and sslpassword query parameters PostgreSQL accepts) with "[redacted]".
-// Text that is not a URL with "://" is returned as it is (a file path);
-// a URL that does not parse is redacted whole.
-func redactURL(raw string) string {
+// redactPassword replaces the password of a URL (user info, and the
+// password and sslpassword query parameters PostgreSQL accepts) with
+// "[redacted]", keeping the rest: it is for the configuration echoed by
+// `config check`, which must stay readable and load back. Messages show
+// URLs with urlpolicy.RedactURL (scheme and host only) instead. Text that
+// is not a URL with "://" is returned as it is (a file path); a URL that
+// does not parse is redacted whole.
+func redactPassword(raw string) string {
 	if !strings.Contains(raw, "://") {
 		return raw
 	}

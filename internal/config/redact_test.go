@@ -89,7 +89,7 @@ func TestRedactedLoadsBack(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
+func TestRedactPassword(t *testing.T) {
 	tests := map[string]string{
 		"./puawatch.db":                            "./puawatch.db",
 		"file:pw.db?_pragma=busy_timeout(5000)":    "file:pw.db?_pragma=busy_timeout(5000)",
@@ -103,8 +103,8 @@ func TestRedactURL(t *testing.T) {
 		"smtp://u:p@h:bad port":                    "[redacted]",
 	}
 	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		if got := redactPassword(in); got != want {
+			t.Errorf("redactPassword(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

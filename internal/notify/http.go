@@ -12,37 +12,8 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/backoff"
-	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
-
-// RedactURL shows a webhook URL without what makes it a secret: only the
-// scheme and host remain ("https://hooks.slack.com/…"). Slack, Teams and
-// most webhook URLs carry their token in the path or query.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "[redacted URL]"
-	}
-	return u.Scheme + "://" + u.Host + "/…"
-}
-
-// CheckURL accepts an https URL, or http to a loopback host; field names
-// the setting in the error.
-func CheckURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%s: not a URL (%s): write https://host/path", field, RedactURL(raw))
-	}
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && loopback.Host(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("%s: %s is plain http to a host that is not loopback: use https", field, RedactURL(raw))
-	}
-	return fmt.Errorf("%s: scheme %q is not https", field, u.Scheme)
-}
 
 // maxErrorBody is how much of an error answer is quoted.
 const maxErrorBody = 200
@@ -56,7 +27,7 @@ const maxErrorBody = 200
 func Post(ctx context.Context, client *http.Client, rawURL string, header http.Header, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL)))
+		return Permanent(fmt.Errorf("POST %s: %s", urlpolicy.RedactURL(rawURL), scrubURL(err.Error(), rawURL)))
 	}
 	for k, vs := range header {
 		for _, v := range vs {
@@ -73,7 +44,7 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL))
+		return fmt.Errorf("POST %s: %s", urlpolicy.RedactURL(rawURL), scrubURL(err.Error(), rawURL))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -81,7 +52,7 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("POST %s: HTTP %d: %s", RedactURL(rawURL), resp.StatusCode, cleanSnippet(string(snippet)))
+	err = fmt.Errorf("POST %s: HTTP %d: %s", urlpolicy.RedactURL(rawURL), resp.StatusCode, cleanSnippet(string(snippet)))
 	return ClassifyHTTP(resp.StatusCode, resp.Header.Get("Retry-After"), err)
 }
 
@@ -105,7 +76,7 @@ func ClassifyHTTP(status int, retryAfter string, err error) error {
 
 func scrubURL(s, rawURL string) string {
 	if rawURL != "" {
-		s = strings.ReplaceAll(s, rawURL, RedactURL(rawURL))
+		s = strings.ReplaceAll(s, rawURL, urlpolicy.RedactURL(rawURL))
 	}
 	return s
 }

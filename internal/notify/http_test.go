@@ -75,21 +75,6 @@ func TestPostNetworkErrorHidesURL(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	for raw, ok := range map[string]bool{
-		"https://hooks.slack.com/services/x": true, "http://127.0.0.1:8080/h": true, "http://localhost/h": true,
-		"http://hooks.example.com/x": false, "ftp://x/y": false, "not a url": false, "": false,
-	} {
-		err := CheckURL("receivers[0].url", raw)
-		if (err == nil) != ok {
-			t.Errorf("CheckURL(%q) = %v, want ok=%v", raw, err, ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "receivers[0].url") {
-			t.Errorf("CheckURL(%q) error does not name the field: %v", raw, err)
-		}
-	}
-}
-
 // A hostile Retry-After must neither overflow nor ask for centuries:
 // 99999999999 seconds is about 3170 years, 10000000000 seconds wraps
 // negative when multiplied naively by time.Second.

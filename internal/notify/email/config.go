@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/puawatch/puawatch/internal/loopback"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // TLSMode says how the connection to the SMTP server is protected.
@@ -137,7 +137,7 @@ func (c Config) validate() (*render.Template, error) {
 	switch c.TLS {
 	case "", TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if c.Host != "" && !loopback.Host(c.Host) {
+		if c.Host != "" && !urlpolicy.Loopback(c.Host) {
 			add("TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 				"use starttls or tls, or relay through a local mail server", c.Host)
 		}
@@ -300,7 +300,7 @@ func ParseURL(raw string) (Config, error) {
 			return bad("starttls=%q is not known; use starttls=required (the default) or starttls=none (loopback hosts only)", vals[0])
 		}
 	}
-	if c.TLS == TLSNone && !loopback.Host(c.Host) {
+	if c.TLS == TLSNone && !urlpolicy.Loopback(c.Host) {
 		return bad("starttls=none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 			"remove starttls=none, use smtps://, or relay through a local mail server", c.Host)
 	}

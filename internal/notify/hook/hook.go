@@ -19,6 +19,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -66,8 +67,8 @@ func (c Config) Validate(ch Channel) error {
 	var errs []error
 	if c.URL.Empty() {
 		errs = append(errs, fmt.Errorf("%s: url: no webhook URL is set; set %s", ch.Name, ch.URLHint))
-	} else if err := notify.CheckURL("url", c.URL.Reveal()); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", ch.Name, err))
+	} else if _, err := urlpolicy.Check(c.URL.Reveal()); err != nil {
+		errs = append(errs, fmt.Errorf("%s: url: %w", ch.Name, err))
 	}
 	if c.Template != "" {
 		if _, err := ch.LoadTemplate(c.Template); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -60,8 +61,8 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.URL.Empty() {
 		errs = append(errs, errors.New("webhook: no URL is set; set the https URL that receives the notifications"))
-	} else if err := notify.CheckURL("webhook: url", c.URL.Reveal()); err != nil {
-		errs = append(errs, err)
+	} else if _, err := urlpolicy.Check(c.URL.Reveal()); err != nil {
+		errs = append(errs, fmt.Errorf("webhook: url: %w", err))
 	}
 	names := make([]string, 0, len(c.Headers))
 	for k := range c.Headers {
@@ -121,7 +122,7 @@ func (c Config) String() string {
 	if c.URL.Empty() {
 		b.WriteString("(no URL)")
 	} else {
-		b.WriteString(notify.RedactURL(c.URL.Reveal()))
+		b.WriteString(urlpolicy.RedactURL(c.URL.Reveal()))
 	}
 	if !c.Secret.Empty() {
 		b.WriteString(" signed")

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -111,23 +112,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Redact returns dsn with the password of a PostgreSQL URL replaced by
-// "xxxxx"; a URL that does not parse is replaced entirely, since it may
-// hold a password where it cannot be found.
+// Redact is how errors show dsn: a PostgreSQL URL as its scheme and host
+// only (urlpolicy.RedactURL: its user info or query may hold a password),
+// a SQLite path as it is.
 func Redact(dsn string) string {
 	if !IsPostgres(dsn) {
 		return dsn
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return urlpolicy.RedactURL(dsn)
 }
 
 func openPostgres(ctx context.Context, dsn string, cfg config) (*Store, error) {

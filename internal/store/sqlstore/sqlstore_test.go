@@ -281,11 +281,11 @@ func TestOpenErrors(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"/var/lib/puawatch/puawatch.db":                      "/var/lib/puawatch/puawatch.db",
-		"postgres://u:pw@h:5432/db?sslmode=disable":          "postgres://u:xxxxx@h:5432/db?sslmode=disable",
-		"postgres://u@h/db":                                  "postgres://u@h/db",
-		"postgresql://h/db?password=pw":                      "postgresql://h/db?password=xxxxx",
-		"postgres://u:pw@h:bad port/db":                      "postgres://(unparsable URL)",
-		"postgres://u:p%40ss@h/db?search_path=s&password=pw": "postgres://u:xxxxx@h/db?password=xxxxx&search_path=s",
+		"postgres://u:pw@h:5432/db?sslmode=disable":          "postgres://h:5432/…",
+		"postgres://u@h/db":                                  "postgres://h/…",
+		"postgresql://h/db?password=pw":                      "postgresql://h/…",
+		"postgres://u:pw@h:bad port/db":                      "[redacted URL]",
+		"postgres://u:p%40ss@h/db?search_path=s&password=pw": "postgres://h/…",
 	} {
 		if got := sqlstore.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

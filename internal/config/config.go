@@ -3,10 +3,10 @@ package config
 import (
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/route"
-	"strings"
 	"time"
 
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/store"
 )
 
 // Defaults that other packages and messages refer to.
@@ -160,15 +160,10 @@ type Store struct {
 // Dialect is "postgres" for a postgres:// or postgresql:// URL and
 // "sqlite" for anything else.
 func (s Store) Dialect() string {
-	if isPostgresURL(s.DB) {
+	if store.IsPostgresURL(s.DB) {
 		return "postgres"
 	}
 	return "sqlite"
-}
-
-func isPostgresURL(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // Email is the e-mail channel; it is on when SMTPURL is set.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/notify/hook"
+	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"math"
 	"net"
@@ -130,7 +131,7 @@ func (c Config) Validate() error {
 	switch {
 	case db == "":
 		ps.add("store.db", "empty: set a SQLite file path such as %s or a postgres:// URL", DefaultDB)
-	case isPostgresURL(db):
+	case store.IsPostgresURL(db):
 		if _, err := url.Parse(db); err != nil {
 			ps.add("store.db", "%s is not a valid URL: write postgres://user:password@host:5432/dbname (%%-escape special characters in the password)", urlpolicy.RedactURL(db))
 		}

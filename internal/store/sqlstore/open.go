@@ -81,14 +81,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// IsPostgres reports whether Open treats dsn as a PostgreSQL URL.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // Open opens (and creates when absent) the database dsn names and brings
 // its schema up to date. A dsn starting with postgres:// or postgresql://
-// is a PostgreSQL URL (pgx syntax: search_path=... and other run-time
+// (store.IsPostgresURL; the scheme in any case) is a PostgreSQL URL (pgx syntax: search_path=... and other run-time
 // parameters may be given as query parameters); anything else is a SQLite
 // file path or "file:" URI, created with mode 0600 when absent. Errors
 // name the dsn with any password redacted.
@@ -101,7 +96,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s   *Store
 		err error
 	)
-	if IsPostgres(dsn) {
+	if store.IsPostgresURL(dsn) {
 		s, err = openPostgres(ctx, dsn, cfg)
 	} else {
 		s, err = openSQLite(ctx, dsn, cfg)
@@ -116,13 +111,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // only (urlpolicy.RedactURL: its user info or query may hold a password),
 // a SQLite path as it is.
 func Redact(dsn string) string {
-	if !IsPostgres(dsn) {
+	if !store.IsPostgresURL(dsn) {
 		return dsn
 	}
 	return urlpolicy.RedactURL(dsn)
 }
 
 func openPostgres(ctx context.Context, dsn string, cfg config) (*Store, error) {
+	// pgx recognises only a lower-case scheme; with any other it reads the
+	// URL as key=value settings.
+	scheme, rest, _ := strings.Cut(dsn, "://")
+	dsn = strings.ToLower(scheme) + "://" + rest
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, err

@@ -328,3 +328,28 @@ func TestClaimOrderAcrossRetries(t *testing.T) {
 		t.Errorf("claimed %v, want %v", got, all[:2])
 	}
 }
+
+// The scheme of a PostgreSQL URL is case-insensitive: config accepts
+// "Postgres://", so Open must not take it for a SQLite file path.
+func TestOpenPostgresSchemeAnyCase(t *testing.T) {
+	dsn := postgresSchema(t)
+	for _, scheme := range []string{"Postgres", "POSTGRESQL"} {
+		_, rest, _ := strings.Cut(dsn, "://")
+		s, err := sqlstore.Open(t.Context(), scheme+"://"+rest)
+		if err != nil {
+			t.Fatalf("Open(%s://…): %v", scheme, err)
+		}
+		if s.Dialect() != sqlstore.DialectPostgres {
+			t.Errorf("Open(%s://…) is %s, want %s", scheme, s.Dialect(), sqlstore.DialectPostgres)
+		}
+		s.Close()
+	}
+	for dsn, want := range map[string]bool{
+		"postgres://h/db": true, "postgresql://h/db": true, "Postgres://h/db": true, "POSTGRESQL://h/db": true,
+		"./puawatch.db": false, "file:x.db": false, "postgres:/h/db": false, "mysql://h/db": false, "": false,
+	} {
+		if got := store.IsPostgresURL(dsn); got != want {
+			t.Errorf("IsPostgresURL(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
@@ -532,18 +533,19 @@ func joinMessage(msg, hint string) string {
 }
 
 // scrub removes the client secret and the current token from text that
-// came from a server.
+// came from a server. Secrets shorter than 4 bytes are left: they would
+// mangle unrelated text.
 func (c *Client) scrub(s string) string {
-	if sec := c.creds.ClientSecret.Reveal(); len(sec) >= 4 {
-		s = strings.ReplaceAll(s, sec, "[redacted]")
-	}
 	c.tc.mu.Lock()
 	tok := c.tc.tok
 	c.tc.mu.Unlock()
-	if len(tok) >= 4 {
-		s = strings.ReplaceAll(s, tok, "[redacted]")
+	var hide []string
+	for _, v := range []string{c.creds.ClientSecret.Reveal(), tok} {
+		if len(v) >= 4 {
+			hide = append(hide, v)
+		}
 	}
-	return s
+	return secret.Scrub(s, hide...)
 }
 
 // cut shortens s to at most n bytes on a rune boundary, marking the cut.

@@ -169,15 +169,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 // The result unwraps to err, so notify.IsPermanent and errors.As still
 // see its class.
 func Redact(err error, rawURL string) error {
-	msg := err.Error()
-	clean := msg
-	for _, s := range secretParts(rawURL) {
-		clean = strings.ReplaceAll(clean, s, "[redacted]")
-	}
-	if clean == msg {
-		return err
-	}
-	return &redactedError{err: err, msg: clean}
+	return secret.RedactError(err, secretParts(rawURL)...)
 }
 
 // minSecret is the length from which a path segment or query value is
@@ -213,12 +205,3 @@ func secretParts(rawURL string) []string {
 	}
 	return parts
 }
-
-// redactedError is an error whose text had secrets removed.
-type redactedError struct {
-	err error
-	msg string
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -234,26 +234,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, n.c.Timeout)
 	defer cancel()
 	if err := notify.Post(ctx, n.client, n.c.URL.Reveal(), h, body); err != nil {
-		return &redactedError{err: fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), err), hide: n.hide}
+		return secret.RedactError(fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), err), n.hide...)
 	}
 	return nil
 }
-
-// redactedError shows err with every secret string replaced; Unwrap keeps
-// notify.IsPermanent and errors.As(*notify.RetryAfterError) working.
-type redactedError struct {
-	err  error
-	hide []string
-}
-
-func (e *redactedError) Error() string {
-	s := e.err.Error()
-	for _, h := range e.hide {
-		if h != "" {
-			s = strings.ReplaceAll(s, h, "[redacted]")
-		}
-	}
-	return s
-}
-
-func (e *redactedError) Unwrap() error { return e.err }

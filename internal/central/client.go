@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
@@ -447,7 +448,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		if err := decode(body); err != nil {
 			// The decoder's text may quote the answer: cut it and keep it
 			// printable.
-			return &failure{err: fmt.Errorf("central: %s: malformed JSON answer: %s", rq.label(), c.scrub(cut(printable(err.Error()), 2*maxMessage))), retry: true}
+			return &failure{err: fmt.Errorf("central: %s: malformed JSON answer: %s", rq.label(), c.scrub(cut(plaintext.Clean(err.Error()), 2*maxMessage))), retry: true}
 		}
 		return nil
 	case status == http.StatusUnauthorized:
@@ -465,7 +466,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		return &failure{err: ae}
 	case status >= 300 && status < 400:
 		ae := c.apiError(rq, status, body)
-		ae.Message = joinMessage(ae.Message, "redirected to "+printable(cut(resp.Header.Get("Location"), maxMessage))+"; redirects are not followed")
+		ae.Message = joinMessage(ae.Message, "redirected to "+plaintext.Clean(cut(resp.Header.Get("Location"), maxMessage))+"; redirects are not followed")
 		return &failure{err: ae}
 	}
 	return &failure{err: c.apiError(rq, status, body)}
@@ -518,10 +519,10 @@ func (c *Client) apiError(rq request, status int, body []byte) *APIError {
 		ae.Code = firstNonEmpty(b.Error, b.ErrorCode, b.Code)
 		ae.Message = b.Message
 	} else if t := strings.TrimSpace(string(body)); t != "" {
-		ae.Message = printable(t)
+		ae.Message = plaintext.Clean(t)
 	}
-	ae.Code = c.scrub(cut(printable(ae.Code), 100))
-	ae.Message = c.scrub(cut(printable(ae.Message), maxMessage))
+	ae.Code = c.scrub(cut(plaintext.Clean(ae.Code), 100))
+	ae.Message = c.scrub(cut(plaintext.Clean(ae.Message), maxMessage))
 	return ae
 }
 
@@ -560,17 +561,6 @@ func cut(s string, n int) string {
 	return s[:i] + "…"
 }
 
-// printable replaces control characters, so a quoted answer cannot break
-// a log line or a terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-}
-
 // Whoami asks who the credential is (GET {APIURL}/whoami/v1). For a tenant
 // credential, the dataRegion host must pass CheckAPIHost.
 func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
@@ -595,7 +585,7 @@ func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
 	switch w.IDType {
 	case IDTypeTenant, IDTypePartner, IDTypeOrganization:
 	default:
-		return Whoami{}, fmt.Errorf("central: whoami: idType %q is not tenant, partner or organization", printable(cut(w.IDType, 50)))
+		return Whoami{}, fmt.Errorf("central: whoami: idType %q is not tenant, partner or organization", plaintext.Clean(cut(w.IDType, 50)))
 	}
 	if w.ID == "" {
 		return Whoami{}, errors.New("central: whoami: the answer has no id")

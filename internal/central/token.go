@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
 )
 
 // tokenCache holds the one bearer token a Client shares between calls and
@@ -117,7 +118,7 @@ func (c *Client) tokenFailure(ctx context.Context, err error) *failure {
 	code := firstNonEmpty(b.ErrorCode, b.Error, re.ErrorCode)
 	msg := firstNonEmpty(b.Message, b.ErrorDescription, re.ErrorDescription)
 	if msg == "" && code == "" {
-		msg = printable(string(re.Body))
+		msg = plaintext.Clean(string(re.Body))
 	}
 	ae := &APIError{Op: "token", Status: status, Code: c.scrub(cut(code, 100)), Message: c.scrub(cut(msg, maxMessage))}
 	switch {

@@ -506,3 +506,22 @@ func TestClientMinuteLimiter(t *testing.T) {
 		t.Errorf("fourth call waited %v, want about 30s", w)
 	}
 }
+
+// A quoted answer is plain text: no invisible formatting (a direction
+// override could make the message read differently), no C1 controls.
+func TestAPIErrorMessageIsPlainText(t *testing.T) {
+	hc := fakeCentral(t, func(r *http.Request) *http.Response {
+		return jsonResponse(r, 400, `{"error":"bad","message":"tenant \u202eevil\u200b \u009b31m"}`)
+	})
+	c, _ := New(testCreds, Options{AuthURL: "https://id.sophos.com/api/v2/oauth2/token", APIURL: "https://api.central.sophos.com", HTTPClient: hc})
+	_, err := c.Whoami(context.Background())
+	if err == nil {
+		t.Fatal("400 accepted")
+	}
+	if i := strings.IndexAny(err.Error(), "\u202e\u200b\u009b"); i >= 0 {
+		t.Errorf("error %q holds %U", err, []rune(err.Error()[i:])[0])
+	}
+	if !strings.Contains(err.Error(), "tenant evil  31m") {
+		t.Errorf("error %q lost the text", err)
+	}
+}

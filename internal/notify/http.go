@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
@@ -52,7 +53,7 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("POST %s: HTTP %d: %s", urlpolicy.RedactURL(rawURL), resp.StatusCode, cleanSnippet(string(snippet)))
+	err = fmt.Errorf("POST %s: HTTP %d: %s", urlpolicy.RedactURL(rawURL), resp.StatusCode, strings.TrimSpace(plaintext.Clean(string(snippet))))
 	return ClassifyHTTP(resp.StatusCode, resp.Header.Get("Retry-After"), err)
 }
 
@@ -79,14 +80,4 @@ func scrubURL(s, rawURL string) string {
 		s = strings.ReplaceAll(s, rawURL, urlpolicy.RedactURL(rawURL))
 	}
 	return s
-}
-
-func cleanSnippet(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(s)
 }

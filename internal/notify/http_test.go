@@ -91,3 +91,24 @@ func TestClassifyHTTPHugeRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// An answer quoted in an error is plain text: no C1 controls (U+009B is
+// a terminal's CSI), no invisible formatting such as a direction
+// override, no line breaks.
+func TestPostCleansHostileAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("boom\u009b31m\u202eexe.gnp\u200b\u2028next\r\nline"))
+	}))
+	defer srv.Close()
+	err := Post(context.Background(), srv.Client(), srv.URL, nil, nil)
+	if err == nil {
+		t.Fatal("500 accepted")
+	}
+	if i := strings.IndexAny(err.Error(), "\u009b\u202e\u200b\u2028\r\n"); i >= 0 {
+		t.Errorf("error %q holds %U", err, []rune(err.Error()[i:])[0])
+	}
+	if !strings.Contains(err.Error(), "boom 31mexe.gnp next  line") {
+		t.Errorf("error %q lost the text", err)
+	}
+}

@@ -18,10 +18,10 @@ import (
 	"strings"
 	"text/template"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -183,23 +183,18 @@ func cleanupState(d store.Detection) string {
 	return strings.Join(out, ", ")
 }
 
-// Clean makes an untrusted value plain text on one line: control
-// characters (CR, LF, tab, NUL, ...) become spaces, invisible formatting
-// characters (such as direction overrides) are dropped, invalid UTF-8 is
-// replaced, and the value is cut at MaxValue characters.
+// Clean makes an untrusted value plain text on one line (plaintext.Clean:
+// control characters and line separators become spaces, invisible
+// formatting characters such as direction overrides are dropped, invalid
+// UTF-8 is replaced) and cuts it at MaxValue characters.
 func Clean(s string) string {
-	if !strings.ContainsFunc(s, needsClean) && utf8.ValidString(s) && utf8.RuneCountInString(s) <= MaxValue {
+	s = plaintext.Clean(s)
+	if utf8.RuneCountInString(s) <= MaxValue {
 		return s
 	}
 	var b strings.Builder
 	n := 0
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case unicode.IsControl(r):
-			r = ' '
-		case unicode.Is(unicode.Cf, r):
-			continue
-		}
+	for _, r := range s {
 		if n == MaxValue-1 {
 			b.WriteRune('…')
 			break
@@ -209,8 +204,6 @@ func Clean(s string) string {
 	}
 	return b.String()
 }
-
-func needsClean(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // Template is a user's template for a channel: Go text/template over a
 // View.

@@ -2,6 +2,7 @@ package central
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -147,14 +148,14 @@ func New(creds Credentials, o Options) (*Client, error) {
 		apiURL:        apiURL,
 		apiU:          apiU,
 		loopback:      urlpolicy.Loopback(apiU.Hostname()),
-		timeout:       pick(o.Timeout, DefaultTimeout),
-		maxAttempts:   pick(o.MaxAttempts, DefaultMaxAttempts),
-		backoffBase:   pick(o.BackoffBase, DefaultBackoffBase),
-		backoffMax:    pick(o.BackoffMax, DefaultBackoffMax),
-		maxRetryAfter: pick(o.MaxRetryAfter, DefaultMaxRetryAfter),
+		timeout:       cmp.Or(o.Timeout, DefaultTimeout),
+		maxAttempts:   cmp.Or(o.MaxAttempts, DefaultMaxAttempts),
+		backoffBase:   cmp.Or(o.BackoffBase, DefaultBackoffBase),
+		backoffMax:    cmp.Or(o.BackoffMax, DefaultBackoffMax),
+		maxRetryAfter: cmp.Or(o.MaxRetryAfter, DefaultMaxRetryAfter),
 		sleep:         o.Sleep,
 		log:           o.Logger,
-		ua:            pick(o.UserAgent, DefaultUserAgent),
+		ua:            cmp.Or(o.UserAgent, DefaultUserAgent),
 		tc:            tokenCache{sem: make(chan struct{}, 1)},
 		now:           time.Now,
 		rand:          rand.Float64,
@@ -192,14 +193,6 @@ func New(creds Credentials, o Options) (*Client, error) {
 	hc.Transport = &uaTransport{base: rt, ua: c.ua}
 	c.hc = &hc
 	return c, nil
-}
-
-func pick[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // String describes the client without its secret or token.
@@ -516,7 +509,7 @@ func (c *Client) apiError(rq request, status int, body []byte) *APIError {
 	ae := &APIError{Op: rq.op, TenantID: rq.tenantID, Status: status}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil {
-		ae.Code = firstNonEmpty(b.Error, b.ErrorCode, b.Code)
+		ae.Code = cmp.Or(b.Error, b.ErrorCode, b.Code)
 		ae.Message = b.Message
 	} else if t := strings.TrimSpace(string(body)); t != "" {
 		ae.Message = plaintext.Clean(t)

@@ -1,6 +1,7 @@
 package central
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,8 +116,8 @@ func (c *Client) tokenFailure(ctx context.Context, err error) *failure {
 	status := re.Response.StatusCode
 	var b tokenBody
 	_ = json.Unmarshal(re.Body, &b)
-	code := firstNonEmpty(b.ErrorCode, b.Error, re.ErrorCode)
-	msg := firstNonEmpty(b.Message, b.ErrorDescription, re.ErrorDescription)
+	code := cmp.Or(b.ErrorCode, b.Error, re.ErrorCode)
+	msg := cmp.Or(b.Message, b.ErrorDescription, re.ErrorDescription)
 	if msg == "" && code == "" {
 		msg = plaintext.Clean(string(re.Body))
 	}
@@ -156,13 +157,4 @@ func tokenHint(status int, code, msg string) string {
 		return hint
 	}
 	return msg + ": " + hint
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -12,6 +12,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -85,11 +86,11 @@ func NewView(m notify.Message, o Options) View {
 	for i, d := range m.Detections {
 		dv := Detection{
 			N: i + 1, EventID: Clean(d.EventID), Kind: Clean(d.Kind), Type: Clean(d.Type), TypeShort: Clean(ShortType(d.Type)),
-			TenantID: Clean(d.TenantID), TenantName: Clean(orElse(d.TenantName, v.TenantName)),
-			Host: Clean(orElse(d.Location, "unknown")), EndpointID: Clean(d.EndpointID),
-			EndpointType: Clean(orElse(d.EndpointType, "unknown")), User: Clean(orElse(d.User, "unknown")),
-			Threat: Clean(orElse(d.Threat, "unknown")), Path: Clean(d.Path), Name: Clean(d.Name),
-			Severity: Clean(orElse(strings.ToLower(d.Severity), "unknown")), Cleanup: cleanupState(d),
+			TenantID: Clean(d.TenantID), TenantName: Clean(cmp.Or(strings.TrimSpace(d.TenantName), v.TenantName)),
+			Host: Clean(cmp.Or(strings.TrimSpace(d.Location), "unknown")), EndpointID: Clean(d.EndpointID),
+			EndpointType: Clean(cmp.Or(strings.TrimSpace(d.EndpointType), "unknown")), User: Clean(cmp.Or(strings.TrimSpace(d.User), "unknown")),
+			Threat: Clean(cmp.Or(strings.TrimSpace(d.Threat), "unknown")), Path: Clean(d.Path), Name: Clean(d.Name),
+			Severity: Clean(cmp.Or(strings.TrimSpace(strings.ToLower(d.Severity)), "unknown")), Cleanup: cleanupState(d),
 			WhenUTC: utc(d.When), CreatedUTC: utc(d.CreatedAt), When: d.When, CreatedAt: d.CreatedAt,
 		}
 		if dv.Kind == store.KindFollowUp {
@@ -129,18 +130,11 @@ func tenantName(m notify.Message) string {
 			return d.TenantName
 		}
 	}
-	return orElse(m.TenantID, "unknown tenant")
+	return cmp.Or(strings.TrimSpace(m.TenantID), "unknown tenant")
 }
 
 // ShortType is an event type without its "Event::Endpoint::" prefix.
 func ShortType(t string) string { return strings.TrimPrefix(t, "Event::Endpoint::") }
-
-func orElse(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
-}
 
 func utc(t time.Time) string {
 	if t.IsZero() {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -126,8 +127,8 @@ func openPostgres(ctx context.Context, dsn string, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(cmpOr(cfg.maxOpenConns, DefaultPGMaxOpenConns))
-	db.SetMaxIdleConns(cmpOr(cfg.maxOpenConns, DefaultPGMaxOpenConns))
+	db.SetMaxOpenConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
+	db.SetMaxIdleConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -221,7 +222,7 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 			w.Close()
 			return nil, err
 		}
-		n := cmpOr(cfg.maxOpenConns, DefaultSQLiteMaxOpenConns)
+		n := cmp.Or(max(cfg.maxOpenConns, 0), DefaultSQLiteMaxOpenConns)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 	}
@@ -312,11 +313,4 @@ func (s *Store) Close() error {
 		return s.w.Close()
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
-}
-
-func cmpOr(n, def int) int {
-	if n > 0 {
-		return n
-	}
-	return def
 }

@@ -27,6 +27,16 @@ import (
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
+// Sophos Central's endpoints.
+const (
+	// DefaultAuthURL is Sophos's OAuth2 token endpoint.
+	DefaultAuthURL = "https://id.sophos.com/api/v2/oauth2/token"
+	// DefaultAPIURL is the Sophos Central global API host (whoami, partner
+	// and organization tenant lists); per-tenant regional hosts come from
+	// whoami.
+	DefaultAPIURL = "https://api.central.sophos.com"
+)
+
 // Defaults of Options.
 const (
 	// DefaultTimeout is Options.Timeout's default: one HTTP attempt.
@@ -56,9 +66,9 @@ const (
 // Options configure a Client. AuthURL and APIURL are required; every other
 // zero value means the documented default.
 type Options struct {
-	// AuthURL is the token endpoint, https://id.sophos.com/api/v2/oauth2/token.
+	// AuthURL is the token endpoint, normally DefaultAuthURL.
 	AuthURL string
-	// APIURL is the global API host, https://api.central.sophos.com. Tenant
+	// APIURL is the global API host, normally DefaultAPIURL. Tenant
 	// apiHosts must be under its parent domain (see CheckAPIHost).
 	APIURL string
 	// HTTPClient makes every request. Nil: a client with TLS verification
@@ -134,11 +144,11 @@ func New(creds Credentials, o Options) (*Client, error) {
 	if creds.ClientSecret.Empty() {
 		return nil, errors.New("central: client_secret is not set: copy it from Sophos Central when creating the API credential")
 	}
-	authURL, _, err := baseURL("auth_url", o.AuthURL, "https://id.sophos.com/api/v2/oauth2/token")
+	authURL, _, err := baseURL("auth_url", o.AuthURL, DefaultAuthURL)
 	if err != nil {
 		return nil, err
 	}
-	apiURL, apiU, err := baseURL("api_url", o.APIURL, "https://api.central.sophos.com")
+	apiURL, apiU, err := baseURL("api_url", o.APIURL, DefaultAPIURL)
 	if err != nil {
 		return nil, err
 	}

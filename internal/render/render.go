@@ -29,10 +29,14 @@ import (
 // MaxValue caps one untrusted value in a view.
 const MaxValue = 2000
 
+// DefaultCentralURL is Sophos Central's web address, which messages link
+// to unless Options.CentralURL says otherwise.
+const DefaultCentralURL = "https://central.sophos.com"
+
 // Options shape views.
 type Options struct {
 	Location   *time.Location // a second zone for times; nil: UTC only
-	CentralURL string         // Sophos Central's web address; "" is https://central.sophos.com
+	CentralURL string         // Sophos Central's web address; "" is DefaultCentralURL
 }
 
 // View is a message as templates see it.
@@ -81,7 +85,7 @@ func NewView(m notify.Message, o Options) View {
 	v := View{Key: m.Key, Channel: m.Channel, TenantID: Clean(m.TenantID), TenantName: Clean(tenantName(m)),
 		Digest: len(m.Detections) > 1, Count: len(m.Detections), CentralURL: o.CentralURL}
 	if v.CentralURL == "" {
-		v.CentralURL = "https://central.sophos.com"
+		v.CentralURL = DefaultCentralURL
 	}
 	for i, d := range m.Detections {
 		dv := Detection{

@@ -170,7 +170,7 @@ func (c Config) validate() (*render.Template, error) {
 		add("HELO name %q contains spaces or control characters", c.HeloName)
 	}
 	if c.CentralURL != "" && !webURL(c.CentralURL) {
-		add("central_url: %q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
+		add("central_url: %q is not an http or https URL; write %s", c.CentralURL, render.DefaultCentralURL)
 	}
 	var tmpl *render.Template
 	if c.Template != "" {

@@ -76,7 +76,7 @@ func (c Config) Validate(ch Channel) error {
 		}
 	}
 	if c.CentralURL != "" && !WebURL(c.CentralURL) {
-		errs = append(errs, fmt.Errorf("%s: central_url: %q is not an http or https URL; write https://central.sophos.com", ch.Name, c.CentralURL))
+		errs = append(errs, fmt.Errorf("%s: central_url: %q is not an http or https URL; write %s", ch.Name, c.CentralURL, render.DefaultCentralURL))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("%s: timeout: %s is negative; use a positive duration, or 0 for %s", ch.Name, c.Timeout, DefaultTimeout))

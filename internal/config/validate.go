@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/puawatch/puawatch/internal/notify/email"
-	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
@@ -143,7 +142,7 @@ func (c Config) Validate() error {
 
 	// email
 	ps.file("email.template", c.Email.Template)
-	if c.Email.CentralURL != "" && !hook.WebURL(c.Email.CentralURL) {
+	if c.Email.CentralURL != "" && !urlpolicy.WebURL(c.Email.CentralURL) {
 		ps.add("email.central_url", "%q is not an http or https URL: write %s", c.Email.CentralURL, render.DefaultCentralURL)
 	}
 	e := c.Email

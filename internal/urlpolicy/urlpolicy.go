@@ -69,6 +69,15 @@ func CheckBase(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// WebURL reports whether raw is a link people may open, such as the
+// Sophos Central address messages link to: an absolute http or https URL
+// with a host. Plain http is accepted for a link: puawatch sends nothing
+// to it.
+func WebURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
 // RedactURL shows a URL without what may make it a secret: only the
 // scheme and host remain, and "/…" marks that something was left out
 // ("https://hooks.slack.com/…"). Slack, Teams and most webhook URLs carry

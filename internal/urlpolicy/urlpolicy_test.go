@@ -93,3 +93,15 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestWebURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://central.sophos.com": true, "https://central.sophos.com/manage": true, "http://central.example": true,
+		"javascript:alert(1)": false, "central.sophos.com": false, "ftp://central.example": false, "https://": false, "": false,
+		"https://h/%zz": false,
+	} {
+		if got := WebURL(raw); got != want {
+			t.Errorf("WebURL(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

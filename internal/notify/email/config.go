@@ -169,7 +169,7 @@ func (c Config) validate() (*render.Template, error) {
 	if strings.IndexFunc(c.HeloName, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		add("HELO name %q contains spaces or control characters", c.HeloName)
 	}
-	if c.CentralURL != "" && !webURL(c.CentralURL) {
+	if c.CentralURL != "" && !urlpolicy.WebURL(c.CentralURL) {
 		add("central_url: %q is not an http or https URL; write %s", c.CentralURL, render.DefaultCentralURL)
 	}
 	var tmpl *render.Template
@@ -195,12 +195,6 @@ func loadTemplate(path string) (*render.Template, error) {
 		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)
 	}
 	return t, nil
-}
-
-// webURL reports whether raw is an absolute http or https URL with a host.
-func webURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // checkAddress parses one mailbox and refuses control characters, which

@@ -75,19 +75,13 @@ func (c Config) Validate(ch Channel) error {
 			errs = append(errs, err)
 		}
 	}
-	if c.CentralURL != "" && !WebURL(c.CentralURL) {
+	if c.CentralURL != "" && !urlpolicy.WebURL(c.CentralURL) {
 		errs = append(errs, fmt.Errorf("%s: central_url: %q is not an http or https URL; write %s", ch.Name, c.CentralURL, render.DefaultCentralURL))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("%s: timeout: %s is negative; use a positive duration, or 0 for %s", ch.Name, c.Timeout, DefaultTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-// WebURL reports whether raw is an absolute http or https URL with a host.
-func WebURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // Notifier posts messages to one webhook. It is safe for concurrent use.

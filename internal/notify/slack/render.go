@@ -10,8 +10,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Slack's Block Kit limits, and the budgets this channel keeps within
@@ -63,7 +63,7 @@ func mrkdwn(s string) text { return text{Type: "mrkdwn", Text: s, Verbatim: true
 // section between the header and the link to Sophos Central.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !hook.WebURL(central) {
+	if !urlpolicy.WebURL(central) {
 		central = render.DefaultCentralURL
 	}
 	m := message{

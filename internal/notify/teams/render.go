@@ -10,8 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Card limits.
@@ -86,7 +86,7 @@ type action struct {
 // TextBlock after the title.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !hook.WebURL(central) {
+	if !urlpolicy.WebURL(central) {
 		central = render.DefaultCentralURL
 	}
 	c := card{

@@ -2,13 +2,13 @@ package central
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/puawatch/puawatch/internal/loopback"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +19,21 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
+	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
+)
+
+// Sophos Central's endpoints.
+const (
+	// DefaultAuthURL is Sophos's OAuth2 token endpoint.
+	DefaultAuthURL = "https://id.sophos.com/api/v2/oauth2/token"
+	// DefaultAPIURL is the Sophos Central global API host (whoami, partner
+	// and organization tenant lists); per-tenant regional hosts come from
+	// whoami.
+	DefaultAPIURL = "https://api.central.sophos.com"
 )
 
 // Defaults of Options.
@@ -50,9 +65,9 @@ const (
 // Options configure a Client. AuthURL and APIURL are required; every other
 // zero value means the documented default.
 type Options struct {
-	// AuthURL is the token endpoint, https://id.sophos.com/api/v2/oauth2/token.
+	// AuthURL is the token endpoint, normally DefaultAuthURL.
 	AuthURL string
-	// APIURL is the global API host, https://api.central.sophos.com. Tenant
+	// APIURL is the global API host, normally DefaultAPIURL. Tenant
 	// apiHosts must be under its parent domain (see CheckAPIHost).
 	APIURL string
 	// HTTPClient makes every request. Nil: a client with TLS verification
@@ -79,11 +94,13 @@ type Options struct {
 	// after a 401 with a renewed token does not count.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the exponential backoff with full
-	// jitter: retry n waits a random time in [0, min(BackoffMax,
-	// BackoffBase*2^n)]. Defaults 1s and 60s.
+	// jitter (see backoff.Delay): retry n waits a random time in
+	// [min(BackoffBase, 1s), min(BackoffMax, BackoffBase*2^n)]. Defaults
+	// 1s and 60s.
 	BackoffBase, BackoffMax time.Duration
 	// MaxRetryAfter is the longest Retry-After waited for; a longer one
-	// ends the call with *RateLimitedError. Default 5m.
+	// ends the call with *RateLimitedError. Default 5m. A Retry-After is
+	// read up to backoff.RetryAfterCeiling (a day).
 	MaxRetryAfter time.Duration
 	// Sleep waits d unless ctx ends first (then it returns ctx.Err()). It
 	// is used for backoff, Retry-After and rate limit waits. Nil: a real
@@ -127,11 +144,11 @@ func New(creds Credentials, o Options) (*Client, error) {
 	if creds.ClientSecret.Empty() {
 		return nil, errors.New("central: client_secret is not set: copy it from Sophos Central when creating the API credential")
 	}
-	authURL, _, err := baseURL("auth_url", o.AuthURL, "https://id.sophos.com/api/v2/oauth2/token")
+	authURL, _, err := baseURL("auth_url", o.AuthURL, DefaultAuthURL)
 	if err != nil {
 		return nil, err
 	}
-	apiURL, apiU, err := baseURL("api_url", o.APIURL, "https://api.central.sophos.com")
+	apiURL, apiU, err := baseURL("api_url", o.APIURL, DefaultAPIURL)
 	if err != nil {
 		return nil, err
 	}
@@ -140,15 +157,15 @@ func New(creds Credentials, o Options) (*Client, error) {
 		authURL:       authURL,
 		apiURL:        apiURL,
 		apiU:          apiU,
-		loopback:      loopback.Host(apiU.Hostname()),
-		timeout:       pick(o.Timeout, DefaultTimeout),
-		maxAttempts:   pick(o.MaxAttempts, DefaultMaxAttempts),
-		backoffBase:   pick(o.BackoffBase, DefaultBackoffBase),
-		backoffMax:    pick(o.BackoffMax, DefaultBackoffMax),
-		maxRetryAfter: pick(o.MaxRetryAfter, DefaultMaxRetryAfter),
+		loopback:      urlpolicy.Loopback(apiU.Hostname()),
+		timeout:       cmp.Or(o.Timeout, DefaultTimeout),
+		maxAttempts:   cmp.Or(o.MaxAttempts, DefaultMaxAttempts),
+		backoffBase:   cmp.Or(o.BackoffBase, DefaultBackoffBase),
+		backoffMax:    cmp.Or(o.BackoffMax, DefaultBackoffMax),
+		maxRetryAfter: cmp.Or(o.MaxRetryAfter, DefaultMaxRetryAfter),
 		sleep:         o.Sleep,
 		log:           o.Logger,
-		ua:            pick(o.UserAgent, DefaultUserAgent),
+		ua:            cmp.Or(o.UserAgent, DefaultUserAgent),
 		tc:            tokenCache{sem: make(chan struct{}, 1)},
 		now:           time.Now,
 		rand:          rand.Float64,
@@ -186,14 +203,6 @@ func New(creds Credentials, o Options) (*Client, error) {
 	hc.Transport = &uaTransport{base: rt, ua: c.ua}
 	c.hc = &hc
 	return c, nil
-}
-
-func pick[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // String describes the client without its secret or token.
@@ -322,7 +331,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 			}
 			return fmt.Errorf("%w (gave up after %d attempts)", err, failures)
 		}
-		wait := backoffDelay(failures-1, c.backoffBase, c.backoffMax, c.rand())
+		wait := backoff.Delay(failures-1, c.backoffBase, c.backoffMax, c.rand())
 		if f.rateLimited && f.hasRetryAfter {
 			wait = f.retryAfter
 		}
@@ -388,7 +397,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		if err := decode(body); err != nil {
 			// The decoder's text may quote the answer: cut it and keep it
 			// printable.
-			return &failure{err: fmt.Errorf("central: %s: malformed JSON answer: %s", rq.label(), c.scrub(cut(printable(err.Error()), 2*maxMessage))), retry: true}
+			return &failure{err: fmt.Errorf("central: %s: malformed JSON answer: %s", rq.label(), c.scrub(cut(plaintext.Clean(err.Error()), 2*maxMessage))), retry: true}
 		}
 		return nil
 	case status == http.StatusUnauthorized:
@@ -396,7 +405,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		ae.Message = joinMessage(ae.Message, "the API refused a freshly issued token: check that the API credential still exists and its role allows this call")
 		return &failure{err: ae, unauthorized: true}
 	case status == http.StatusTooManyRequests:
-		ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ra, ok := backoff.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.RetryAfterCeiling)
 		return &failure{err: c.apiError(rq, status, body), retry: true, rateLimited: true, retryAfter: ra, hasRetryAfter: ok}
 	case retryableStatus(status):
 		return &failure{err: c.apiError(rq, status, body), retry: true}
@@ -406,7 +415,7 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 		return &failure{err: ae}
 	case status >= 300 && status < 400:
 		ae := c.apiError(rq, status, body)
-		ae.Message = joinMessage(ae.Message, "redirected to "+printable(cut(resp.Header.Get("Location"), maxMessage))+"; redirects are not followed")
+		ae.Message = joinMessage(ae.Message, "redirected to "+plaintext.Clean(cut(resp.Header.Get("Location"), maxMessage))+"; redirects are not followed")
 		return &failure{err: ae}
 	}
 	return &failure{err: c.apiError(rq, status, body)}
@@ -456,13 +465,13 @@ func (c *Client) apiError(rq request, status int, body []byte) *APIError {
 	ae := &APIError{Op: rq.op, TenantID: rq.tenantID, Status: status}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil {
-		ae.Code = firstNonEmpty(b.Error, b.ErrorCode, b.Code)
+		ae.Code = cmp.Or(b.Error, b.ErrorCode, b.Code)
 		ae.Message = b.Message
 	} else if t := strings.TrimSpace(string(body)); t != "" {
-		ae.Message = printable(t)
+		ae.Message = plaintext.Clean(t)
 	}
-	ae.Code = c.scrub(cut(printable(ae.Code), 100))
-	ae.Message = c.scrub(cut(printable(ae.Message), maxMessage))
+	ae.Code = c.scrub(cut(plaintext.Clean(ae.Code), 100))
+	ae.Message = c.scrub(cut(plaintext.Clean(ae.Message), maxMessage))
 	return ae
 }
 
@@ -474,18 +483,19 @@ func joinMessage(msg, hint string) string {
 }
 
 // scrub removes the client secret and the current token from text that
-// came from a server.
+// came from a server. Secrets shorter than 4 bytes are left: they would
+// mangle unrelated text.
 func (c *Client) scrub(s string) string {
-	if sec := c.creds.ClientSecret.Reveal(); len(sec) >= 4 {
-		s = strings.ReplaceAll(s, sec, "[redacted]")
-	}
 	c.tc.mu.Lock()
 	tok := c.tc.tok
 	c.tc.mu.Unlock()
-	if len(tok) >= 4 {
-		s = strings.ReplaceAll(s, tok, "[redacted]")
+	var hide []string
+	for _, v := range []string{c.creds.ClientSecret.Reveal(), tok} {
+		if len(v) >= 4 {
+			hide = append(hide, v)
+		}
 	}
-	return s
+	return secret.Scrub(s, hide...)
 }
 
 // cut shortens s to at most n bytes on a rune boundary, marking the cut.
@@ -498,17 +508,6 @@ func cut(s string, n int) string {
 		i--
 	}
 	return s[:i] + "…"
-}
-
-// printable replaces control characters, so a quoted answer cannot break
-// a log line or a terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // Whoami asks who the credential is (GET {APIURL}/whoami/v1). For a tenant
@@ -535,7 +534,7 @@ func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
 	switch w.IDType {
 	case IDTypeTenant, IDTypePartner, IDTypeOrganization:
 	default:
-		return Whoami{}, fmt.Errorf("central: whoami: idType %q is not tenant, partner or organization", printable(cut(w.IDType, 50)))
+		return Whoami{}, fmt.Errorf("central: whoami: idType %q is not tenant, partner or organization", plaintext.Clean(cut(w.IDType, 50)))
 	}
 	if w.ID == "" {
 		return Whoami{}, errors.New("central: whoami: the answer has no id")

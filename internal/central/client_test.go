@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/backoff"
 	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/secret"
 )
@@ -447,7 +448,7 @@ func TestServerErrorsRetriedWithBackoff(t *testing.T) {
 		t.Fatalf("waits = %v, want 4", waits)
 	}
 	for i, w := range waits {
-		if cp := backoffCap(i, 10*time.Millisecond, 80*time.Millisecond); w < 0 || w > cp {
+		if cp := backoff.Ceiling(i, 10*time.Millisecond, 80*time.Millisecond); w < 0 || w > cp {
 			t.Errorf("wait %d = %s, outside [0, %s]", i, w, cp)
 		}
 	}

@@ -2,43 +2,25 @@ package central
 
 import (
 	"fmt"
-	"github.com/puawatch/puawatch/internal/loopback"
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // baseURL checks a configured base URL (auth_url, api_url) and returns it
-// without trailing slashes. It must be https, or http for a loopback host,
-// and may carry neither user info, a query nor a fragment.
+// without trailing slashes. It must pass urlpolicy.CheckBase: https, or
+// http for a loopback host, without user info, a query or a fragment.
 func baseURL(field, raw, example string) (string, *url.URL, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", nil, fmt.Errorf("central: %s is not set: set it to %s", field, example)
 	}
-	s = strings.TrimRight(s, "/")
-	u, err := url.Parse(s)
+	u, err := urlpolicy.CheckBase(strings.TrimRight(s, "/"))
 	if err != nil {
-		return "", nil, fmt.Errorf("central: %s %q is not a URL (%v): set it to an https URL such as %s", field, raw, err, example)
+		return "", nil, fmt.Errorf("central: %s: %w", field, err)
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "", nil, fmt.Errorf("central: %s %q has no host: set it to an https URL such as %s", field, raw, example)
-	}
-	if u.User != nil {
-		return "", nil, fmt.Errorf("central: %s must not carry a user name or password: remove them from the URL (credentials belong in client_id and client_secret)", field)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return "", nil, fmt.Errorf("central: %s %q must not have a query or fragment: set it to a plain URL such as %s", field, raw, example)
-	}
-	switch scheme := strings.ToLower(u.Scheme); {
-	case scheme == "https":
-	case scheme == "http" && loopback.Host(u.Hostname()):
-	case scheme == "http":
-		return "", nil, fmt.Errorf("central: %s %q uses plain http, which would send credentials unencrypted: use https (http is only accepted for a loopback host such as 127.0.0.1 or localhost), e.g. %s", field, raw, example)
-	default:
-		return "", nil, fmt.Errorf("central: %s %q must be an https URL (http only for a loopback host): set it to e.g. %s", field, raw, example)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
 	return u.String(), u, nil
 }
 
@@ -106,7 +88,7 @@ func (c *Client) checkAPIHost(u string) error {
 	}
 	scheme := strings.ToLower(pu.Scheme)
 	if c.loopback {
-		if (scheme == "http" || scheme == "https") && loopback.Host(host) {
+		if (scheme == "http" || scheme == "https") && urlpolicy.Loopback(host) {
 			return nil
 		}
 		return refuse("the API URL is loopback, so only loopback hosts are allowed")

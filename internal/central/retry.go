@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -99,52 +96,6 @@ func (ls *limiters) wait(ctx context.Context, key string, sleep func(context.Con
 		return d, err
 	}
 	return d, nil
-}
-
-// backoffDelay is the wait before retry n (0 for the first retry):
-// exponential backoff with full jitter, r*min(maxD, base*2^n) where r is
-// a random number in [0, 1].
-func backoffDelay(n int, base, maxD time.Duration, r float64) time.Duration {
-	return time.Duration(r * float64(backoffCap(n, base, maxD)))
-}
-
-// backoffCap is min(maxD, base*2^n).
-func backoffCap(n int, base, maxD time.Duration) time.Duration {
-	if base <= 0 {
-		return 0
-	}
-	c := base
-	for i := 0; i < n && c < maxD; i++ {
-		if c > maxD/2 {
-			return maxD
-		}
-		c *= 2
-	}
-	return min(c, maxD)
-}
-
-// parseRetryAfter reads a Retry-After header: whole seconds or an HTTP
-// date (relative to now; a date in the past is 0). ok is false when the
-// header is missing or unreadable.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > int64(math.MaxInt64/int64(time.Second)) {
-			return time.Duration(math.MaxInt64), true
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(0, t.Sub(now)), true
 }
 
 // sleepCtx waits d or until ctx is done.

@@ -1,6 +1,7 @@
 package central
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,9 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
 )
 
 // tokenCache holds the one bearer token a Client shares between calls and
@@ -112,15 +116,15 @@ func (c *Client) tokenFailure(ctx context.Context, err error) *failure {
 	status := re.Response.StatusCode
 	var b tokenBody
 	_ = json.Unmarshal(re.Body, &b)
-	code := firstNonEmpty(b.ErrorCode, b.Error, re.ErrorCode)
-	msg := firstNonEmpty(b.Message, b.ErrorDescription, re.ErrorDescription)
+	code := cmp.Or(b.ErrorCode, b.Error, re.ErrorCode)
+	msg := cmp.Or(b.Message, b.ErrorDescription, re.ErrorDescription)
 	if msg == "" && code == "" {
-		msg = printable(string(re.Body))
+		msg = plaintext.Clean(string(re.Body))
 	}
 	ae := &APIError{Op: "token", Status: status, Code: c.scrub(cut(code, 100)), Message: c.scrub(cut(msg, maxMessage))}
 	switch {
 	case status == http.StatusTooManyRequests:
-		ra, ok := parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		ra, ok := backoff.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now(), backoff.RetryAfterCeiling)
 		return &failure{err: ae, retry: true, rateLimited: true, retryAfter: ra, hasRetryAfter: ok}
 	case retryableStatus(status):
 		return &failure{err: ae, retry: true}
@@ -153,13 +157,4 @@ func tokenHint(status int, code, msg string) string {
 		return hint
 	}
 	return msg + ": " + hint
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -37,7 +37,7 @@ func TestNewValidatesURLs(t *testing.T) {
 		{"missing auth", "", api, "auth_url is not set", "", ""},
 		{"ftp", auth, "ftp://api.central.sophos.com", "api_url", "", ""},
 		{"no scheme", auth, "api.central.sophos.com", "api_url", "", ""},
-		{"user info", auth, "https://user:pw@api.central.sophos.com", "api_url must not carry", "", ""},
+		{"user info", auth, "https://user:pw@api.central.sophos.com", `api_url: "https://api.central.sophos.com/…" must not carry`, "", ""},
 		{"query", auth + "?x=1", api, "auth_url", "", ""},
 		{"http 10.x is not loopback", auth, "http://10.0.0.1", "api_url", "", ""},
 		{"http localhost.evil.com", auth, "http://localhost.evil.com", "api_url", "", ""},
@@ -435,63 +435,6 @@ func TestTokenEndpointFailures(t *testing.T) {
 	}
 }
 
-func TestBackoffDelayBounds(t *testing.T) {
-	base, maxD := 100*time.Millisecond, 2*time.Second
-	wantCaps := []time.Duration{100, 200, 400, 800, 1600, 2000, 2000}
-	for n, want := range wantCaps {
-		want *= time.Millisecond
-		if got := backoffCap(n, base, maxD); got != want {
-			t.Errorf("cap(%d) = %s, want %s", n, got, want)
-		}
-		if got := backoffDelay(n, base, maxD, 0); got != 0 {
-			t.Errorf("delay(%d, r=0) = %s", n, got)
-		}
-		if got := backoffDelay(n, base, maxD, 0.999999); got > want || got < want*99/100 {
-			t.Errorf("delay(%d, r≈1) = %s, want about %s", n, got, want)
-		}
-		if got := backoffDelay(n, base, maxD, 0.5); got != want/2 {
-			t.Errorf("delay(%d, r=.5) = %s, want %s", n, got, want/2)
-		}
-	}
-	if got := backoffCap(200, time.Second, time.Duration(1<<62)); got != time.Duration(1<<62) {
-		t.Errorf("huge n: %s", got)
-	}
-	// With real randomness every delay stays in [0, cap].
-	c, _ := New(testCreds, Options{AuthURL: "https://a.example/t", APIURL: "https://api.example.com"})
-	for i := range 1000 {
-		n := i % 10
-		if d := backoffDelay(n, time.Second, time.Minute, c.rand()); d < 0 || d > backoffCap(n, time.Second, time.Minute) {
-			t.Fatalf("delay %s out of bounds for n=%d", d, n)
-		}
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"30", 30 * time.Second, true},
-		{" 0 ", 0, true},
-		{"", 0, false},
-		{"-5", 0, false},
-		{"soon", 0, false},
-		{"1.5", 0, false},
-		{"Fri, 27 Nov 2026 12:01:30 GMT", 90 * time.Second, true},
-		{"Friday, 27-Nov-26 12:00:10 GMT", 10 * time.Second, true},
-		{"Fri, 27 Nov 2026 11:00:00 GMT", 0, true},
-		{"99999999999999999999", 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := parseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseRetryAfter(%q) = %s %v, want %s %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestClientRateLimiter(t *testing.T) {
 	hc := fakeCentral(t, func(r *http.Request) *http.Response {
 		if strings.HasSuffix(r.URL.Path, "/tenants") {
@@ -561,5 +504,24 @@ func TestClientMinuteLimiter(t *testing.T) {
 	}
 	if w := rec.Waits(); len(w) != 1 || w[0] < 29*time.Second || w[0] > 30*time.Second {
 		t.Errorf("fourth call waited %v, want about 30s", w)
+	}
+}
+
+// A quoted answer is plain text: no invisible formatting (a direction
+// override could make the message read differently), no C1 controls.
+func TestAPIErrorMessageIsPlainText(t *testing.T) {
+	hc := fakeCentral(t, func(r *http.Request) *http.Response {
+		return jsonResponse(r, 400, `{"error":"bad","message":"tenant \u202eevil\u200b \u009b31m"}`)
+	})
+	c, _ := New(testCreds, Options{AuthURL: "https://id.sophos.com/api/v2/oauth2/token", APIURL: "https://api.central.sophos.com", HTTPClient: hc})
+	_, err := c.Whoami(context.Background())
+	if err == nil {
+		t.Fatal("400 accepted")
+	}
+	if i := strings.IndexAny(err.Error(), "\u202e\u200b\u009b"); i >= 0 {
+		t.Errorf("error %q holds %U", err, []rune(err.Error()[i:])[0])
+	}
+	if !strings.Contains(err.Error(), "tenant evil  31m") {
+		t.Errorf("error %q lost the text", err)
 	}
 }

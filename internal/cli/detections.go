@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -79,15 +79,7 @@ func rowOf(d store.Detection) detectionRow {
 // cell makes an endpoint-supplied value safe for one terminal cell: no
 // control characters, no tabs, bounded length.
 func cell(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsControl(r): // C0, DEL and C1 (CSI) alike
-			return ' '
-		case unicode.Is(unicode.Cf, r): // direction overrides and other invisible formatting
-			return -1
-		}
-		return r
-	}, s)
+	s = plaintext.Clean(s)
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
 	}

@@ -20,7 +20,7 @@ func invalidReceivers(dir string) []struct{ name, kind, yaml, want string } {
 		{"webhook header with a space", "webhook", "webhook:\n      url: https://hooks.example.com/x\n      headers: {\"Bad Name\": v}",
 			`receivers[0].webhook.headers: "Bad Name" is not a valid HTTP header name`},
 		{"webhook plain http", "webhook", "webhook:\n      url: http://hooks.example.com/x",
-			"receivers[0].webhook.url: http://hooks.example.com/… is plain http to a host that is not loopback"},
+			`receivers[0].webhook.url: "http://hooks.example.com/…" uses plain http to a host that is not loopback`},
 		{"syslog facility 99", "syslog", "syslog:\n      network: tcp\n      address: siem.example.com:514\n      facility: 99",
 			"receivers[0].syslog.facility: 99 is out of range"},
 		{"syslog unknown network", "syslog", "syslog:\n      network: udp6\n      address: siem.example.com:514",

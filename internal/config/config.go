@@ -1,14 +1,17 @@
 package config
 
 import (
-	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/central"
 	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/match"
+	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
+	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/route"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/store"
 )
 
 // Duration is a duration in the configuration: Go duration text such as
@@ -19,16 +22,16 @@ type Duration = duration.Duration
 // Defaults that other packages and messages refer to.
 const (
 	// DefaultAuthURL is Sophos's OAuth2 token endpoint.
-	DefaultAuthURL = "https://id.sophos.com/api/v2/oauth2/token"
+	DefaultAuthURL = central.DefaultAuthURL
 	// DefaultAPIURL is the Sophos Central global API host (whoami, partner and
 	// organization tenant lists); per-tenant regional hosts come from whoami.
-	DefaultAPIURL = "https://api.central.sophos.com"
+	DefaultAPIURL = central.DefaultAPIURL
 	// DefaultDB is the SQLite database file used when store.db is not set.
 	DefaultDB = "./puawatch.db"
-	// MaxLookback is the longest poll.lookback accepted: Sophos serves SIEM
-	// events of the last 24 hours only, and a request for exactly 24 hours
-	// races the server's own clock.
-	MaxLookback = 23*time.Hour + 55*time.Minute
+	// MaxLookback is the longest poll.lookback accepted (poll.MaxLookback):
+	// Sophos serves SIEM events of the last 24 hours only, and a request for
+	// exactly 24 hours races the server's own clock.
+	MaxLookback = poll.MaxLookback
 	// CursorExpiry is how old a SIEM cursor may get before Sophos silently
 	// falls back to the last 24 hours; poll.lag_alarm must be shorter.
 	CursorExpiry = 24 * time.Hour
@@ -174,15 +177,10 @@ type Store struct {
 // Dialect is "postgres" for a postgres:// or postgresql:// URL and
 // "sqlite" for anything else.
 func (s Store) Dialect() string {
-	if isPostgresURL(s.DB) {
+	if store.IsPostgresURL(s.DB) {
 		return "postgres"
 	}
 	return "sqlite"
-}
-
-func isPostgresURL(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // Email is the e-mail section: the receiver "email" when SMTPURL is set,
@@ -259,23 +257,24 @@ type Log struct {
 // file nor the environment sets. It has no credentials, so it does not
 // pass Validate by itself. Each call returns fresh slices.
 func Default() Config {
+	lim := central.DefaultLimits()
 	return Config{
 		Sophos: Sophos{
 			AuthURL: DefaultAuthURL,
 			APIURL:  DefaultAPIURL,
-			Timeout: Duration(30 * time.Second),
+			Timeout: Duration(central.DefaultTimeout),
 		},
-		Tenants: Tenants{Refresh: Duration(time.Hour)},
+		Tenants: Tenants{Refresh: Duration(poll.DefaultTenantRefresh)},
 		Poll: Poll{
 			Interval:     Duration(5 * time.Minute),
-			Lookback:     Duration(23*time.Hour + 45*time.Minute),
+			Lookback:     Duration(poll.DefaultLookback),
 			Initial:      "notify",
 			Overlap:      Duration(time.Hour),
-			OverlapEvery: Duration(15 * time.Minute),
-			LagAlarm:     Duration(6 * time.Hour),
-			PageLimit:    1000,
-			Workers:      4,
-			Limits:       Limits{PerSecond: 10, PerMinute: 100, MinuteBurst: 300},
+			OverlapEvery: Duration(poll.DefaultOverlapEvery),
+			LagAlarm:     Duration(poll.DefaultLagAlarm),
+			PageLimit:    poll.DefaultPageLimit,
+			Workers:      poll.DefaultWorkers,
+			Limits:       Limits{PerSecond: lim.PerSecond, PerMinute: lim.PerMinute, MinuteBurst: lim.MinuteBurst},
 		},
 		Match: Match{
 			Types:         match.DefaultTypes(),
@@ -283,7 +282,7 @@ func Default() Config {
 		},
 		Store:   Store{DB: DefaultDB},
 		Message: Message{TimeZone: "UTC"},
-		Notify:  Notify{Lease: Duration(2 * time.Minute), BackoffBase: Duration(30 * time.Second), BackoffMax: Duration(time.Hour)},
+		Notify:  Notify{Lease: Duration(notify.DefaultLease), BackoffBase: Duration(notify.DefaultBackoffBase), BackoffMax: Duration(notify.DefaultBackoffMax)},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }

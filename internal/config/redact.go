@@ -1,7 +1,7 @@
 package config
 
 import (
-	"net/url"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"strconv"
 	"strings"
 
@@ -18,8 +18,8 @@ const redactedMark = "[redacted]"
 // output loads back with Load when no secret was set.
 func (c Config) Redacted() string {
 	r := c
-	r.Store.DB = redactURL(c.Store.DB)
-	smtp := redactURL(c.Email.SMTPURL.Reveal())
+	r.Store.DB = urlpolicy.RedactPassword(c.Store.DB)
+	smtp := urlpolicy.RedactPassword(c.Email.SMTPURL.Reveal())
 	out, err := yaml.MarshalWithOptions(r,
 		yaml.IndentSequence(true),
 		yaml.CustomMarshaler[secret.Secret](func(s secret.Secret) ([]byte, error) {
@@ -45,49 +45,5 @@ func (c Config) Redacted() string {
 // urlHasSecret reports whether raw is a URL carrying a password, in its
 // user info or in a password query parameter.
 func urlHasSecret(raw string) bool {
-	return strings.Contains(raw, "://") && redactURL(raw) != raw
-}
-
-// redactURL replaces the password of a URL (user info, and the password
-// and sslpassword query parameters PostgreSQL accepts) with "[redacted]".
-// Text that is not a URL with "://" is returned as it is (a file path);
-// a URL that does not parse is redacted whole.
-func redactURL(raw string) string {
-	if !strings.Contains(raw, "://") {
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return redactedMark
-	}
-	out := raw
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			v := *u
-			v.User = nil
-			s := v.String()
-			prefix := v.Scheme + "://"
-			out = prefix + url.User(u.User.Username()).String() + ":" + redactedMark + "@" + strings.TrimPrefix(s, prefix)
-		}
-	}
-	if u.RawQuery != "" {
-		parts := strings.Split(u.RawQuery, "&")
-		changed := false
-		for i, kv := range parts {
-			k, _, _ := strings.Cut(kv, "=")
-			if name, err := url.QueryUnescape(k); err == nil && (strings.EqualFold(name, "password") || strings.EqualFold(name, "sslpassword")) {
-				parts[i] = k + "=" + redactedMark
-				changed = true
-			}
-		}
-		if changed {
-			base, _, _ := strings.Cut(out, "?")
-			frag := ""
-			if u.Fragment != "" {
-				frag = "#" + u.EscapedFragment()
-			}
-			out = base + "?" + strings.Join(parts, "&") + frag
-		}
-	}
-	return out
+	return strings.Contains(raw, "://") && urlpolicy.RedactPassword(raw) != raw
 }

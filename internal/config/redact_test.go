@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/puawatch/puawatch/internal/notify/slack"
 	"github.com/puawatch/puawatch/internal/notify/webhook"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"reflect"
 	"strings"
 	"testing"
@@ -91,7 +92,7 @@ func TestRedactedLoadsBack(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
+func TestRedactPassword(t *testing.T) {
 	tests := map[string]string{
 		"./puawatch.db":                            "./puawatch.db",
 		"file:pw.db?_pragma=busy_timeout(5000)":    "file:pw.db?_pragma=busy_timeout(5000)",
@@ -105,8 +106,8 @@ func TestRedactURL(t *testing.T) {
 		"smtp://u:p@h:bad port":                    "[redacted]",
 	}
 	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		if got := urlpolicy.RedactPassword(in); got != want {
+			t.Errorf("RedactPassword(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

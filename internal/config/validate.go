@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/puawatch/puawatch/internal/glob"
-	"github.com/puawatch/puawatch/internal/loopback"
-	"github.com/puawatch/puawatch/internal/notify/hook"
+	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"math"
 	"net"
 	"net/url"
@@ -128,9 +129,9 @@ func (c Config) Validate() error {
 	switch {
 	case db == "":
 		ps.add("store.db", "empty: set a SQLite file path such as %s or a postgres:// URL", DefaultDB)
-	case isPostgresURL(db):
+	case store.IsPostgresURL(db):
 		if _, err := url.Parse(db); err != nil {
-			ps.add("store.db", "%s is not a valid URL: write postgres://user:password@host:5432/dbname (%%-escape special characters in the password)", redactURL(db))
+			ps.add("store.db", "%s is not a valid URL: write postgres://user:password@host:5432/dbname (%%-escape special characters in the password)", urlpolicy.RedactURL(db))
 		}
 	case strings.Contains(db, "://"):
 		scheme, _, _ := strings.Cut(db, "://")
@@ -144,8 +145,8 @@ func (c Config) Validate() error {
 	}
 
 	// message
-	if c.Message.CentralURL != "" && !hook.WebURL(c.Message.CentralURL) {
-		ps.add("message.central_url", "%q is not an http or https URL: write https://central.sophos.com", c.Message.CentralURL)
+	if c.Message.CentralURL != "" && !urlpolicy.WebURL(c.Message.CentralURL) {
+		ps.add("message.central_url", "%q is not an http or https URL: write %s", c.Message.CentralURL, render.DefaultCentralURL)
 	}
 	if _, err := c.Message.Location(); err != nil {
 		ps.add("message.time_zone", "%q is not a known IANA time zone: write e.g. UTC or Europe/Berlin (a container image may lack the time zone database)", c.Message.TimeZone)
@@ -216,33 +217,15 @@ func (ps *problems) file(p, name string) {
 	}
 }
 
-// baseURL checks a Sophos base URL: https, or http for a loopback host;
-// a host; no user info, query or fragment.
+// baseURL checks a Sophos base URL with urlpolicy.CheckBase: https, or
+// http for a loopback host; a host; no user info, query or fragment.
 func (ps *problems) baseURL(p, raw, example string) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		ps.add(p, "empty: remove the key to use %s", example)
 		return
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		ps.add(p, "%q is not a URL with a host: write e.g. %s", redactURL(s), example)
-		return
-	}
-	if u.User != nil {
-		ps.add(p, "%q must not carry a user name or password: remove them (credentials belong in client_id and client_secret)", redactURL(s))
-		return
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		ps.add(p, "%q must not have a query or fragment: write e.g. %s", redactURL(s), example)
-		return
-	}
-	switch scheme := strings.ToLower(u.Scheme); {
-	case scheme == "https":
-	case scheme == "http" && loopback.Host(u.Hostname()):
-	case scheme == "http":
-		ps.add(p, "%q uses plain http, which would send the credentials unencrypted: use https (http is accepted only for 127.0.0.1, ::1 or localhost), e.g. %s", redactURL(s), example)
-	default:
-		ps.add(p, "%q is not an https URL: write e.g. %s", redactURL(s), example)
+	if _, err := urlpolicy.CheckBase(s); err != nil {
+		ps.add(p, "%v", err)
 	}
 }

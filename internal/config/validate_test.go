@@ -7,6 +7,8 @@ import (
 
 	"github.com/puawatch/puawatch/internal/glob"
 	"github.com/puawatch/puawatch/internal/glob/globtest"
+	"github.com/puawatch/puawatch/internal/notify/slack"
+	"github.com/puawatch/puawatch/internal/notify/webhook"
 	"github.com/puawatch/puawatch/internal/route"
 )
 
@@ -21,14 +23,14 @@ func TestValidateRules(t *testing.T) {
 		{"no client id", func(c *Config) { c.Sophos.ClientID = " " }, []string{"sophos.client_id (PUAWATCH_CLIENT_ID): not set", "puawatch login"}},
 		{"no client secret", func(c *Config) { c.Sophos.ClientSecret = "" }, []string{"sophos.client_secret (PUAWATCH_CLIENT_SECRET): not set", "PUAWATCH_CLIENT_SECRET_FILE"}},
 		{"auth url http", func(c *Config) { c.Sophos.AuthURL = "http://id.example.com/token" },
-			[]string{`sophos.auth_url (PUAWATCH_AUTH_URL): "http://id.example.com/token" uses plain http`, "use https"}},
+			[]string{`sophos.auth_url (PUAWATCH_AUTH_URL): "http://id.example.com/…" uses plain http`, "use https"}},
 		{"api url http", func(c *Config) { c.Sophos.APIURL = "http://10.0.0.1" }, []string{`sophos.api_url (PUAWATCH_API_URL): "http://10.0.0.1" uses plain http`}},
 		{"http loopback v4", func(c *Config) { c.Sophos.AuthURL = "http://127.0.0.2:8080/token" }, nil},
 		{"http loopback v6", func(c *Config) { c.Sophos.APIURL = "http://[::1]:8080" }, nil},
 		{"http localhost", func(c *Config) { c.Sophos.APIURL = "http://LOCALHOST:8080" }, nil},
 		{"http localhost lookalike", func(c *Config) { c.Sophos.APIURL = "http://localhost.evil.example" }, []string{"uses plain http"}},
-		{"ftp url", func(c *Config) { c.Sophos.APIURL = "ftp://api.example.com" }, []string{`sophos.api_url (PUAWATCH_API_URL): "ftp://api.example.com" is not an https URL`}},
-		{"url without host", func(c *Config) { c.Sophos.APIURL = "api.central.sophos.com" }, []string{`"api.central.sophos.com" is not a URL with a host`}},
+		{"ftp url", func(c *Config) { c.Sophos.APIURL = "ftp://api.example.com" }, []string{`sophos.api_url (PUAWATCH_API_URL): "ftp://api.example.com" is not an https URL: use https`}},
+		{"url without host", func(c *Config) { c.Sophos.APIURL = "api.central.sophos.com" }, []string{`sophos.api_url (PUAWATCH_API_URL): not a URL with a scheme and host: write it as https://host/path`}},
 		{"url with user", func(c *Config) { c.Sophos.APIURL = "https://u:pw@api.example.com" }, []string{"must not carry a user name or password"}},
 		{"url with query", func(c *Config) { c.Sophos.APIURL = "https://api.example.com?x=1" }, []string{"must not have a query"}},
 		{"empty url", func(c *Config) { c.Sophos.AuthURL = "" }, []string{"sophos.auth_url (PUAWATCH_AUTH_URL): empty: remove the key to use " + DefaultAuthURL}},
@@ -211,6 +213,32 @@ func TestValidatePatternsAsGlob(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), l.path) || !strings.Contains(err.Error(), globErr.Error()) {
 				t.Errorf("%s = %q: Validate says %v, want %q under %s", l.path, gc.Pattern, err, globErr, l.path)
 			}
+		}
+	}
+}
+
+// A receiver URL that breaks the URL policy is named once, by its field.
+func TestValidateReceiverURLNamedOnce(t *testing.T) {
+	c := validConfig()
+	c.Receivers = []Receiver{
+		{Name: "s", Kind: "slack", Config: &slack.Config{URL: "http://hooks.slack.com/services/T0/B0/SLACKSECRET"}},
+		{Name: "w", Kind: "webhook", Config: &webhook.Config{URL: "ftp://x.example/HOOKSECRET"}},
+	}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("valid")
+	}
+	for _, want := range []string{
+		`receivers[0].slack.url: "http://hooks.slack.com/…" uses plain http`,
+		`receivers[1].webhook.url: "ftp://x.example/…" is not an https URL`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no message %q in:\n%v", want, err)
+		}
+	}
+	for _, bad := range []string{"url: receivers", "SECRET"} {
+		if strings.Contains(err.Error(), bad) {
+			t.Errorf("messages hold %q:\n%v", bad, err)
 		}
 	}
 }

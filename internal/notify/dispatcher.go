@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/backoff"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -52,7 +52,9 @@ type Options struct {
 	// BackoffBase and BackoffMax bound the retry delay (default 30s and
 	// 1h): the n-th failure waits a random time in
 	// [min(BackoffBase, 1s), min(BackoffMax, BackoffBase·2ⁿ⁻¹)] (full
-	// jitter, floored so a failing row is never due again at once).
+	// jitter, floored so a failing row is never due again at once; see
+	// backoff.Delay). A RetryAfterError waits at least its After, but
+	// never more than BackoffMax.
 	BackoffBase, BackoffMax time.Duration
 	// MaxAttempts moves a row to the dead-letter state, with the last
 	// error, after that many failed attempts; 0 retries forever.
@@ -430,7 +432,9 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	}
 	delay := d.backoff(attempt)
 	if ra, ok := errors.AsType[*RetryAfterError](err); ok {
-		delay = max(delay, ra.After)
+		// The channel's Retry-After is honoured, but never beyond
+		// BackoffMax: one hostile answer must not park rows for years.
+		delay = min(max(delay, ra.After), d.max)
 	}
 	next := now.Add(delay)
 	if err := d.store.MarkRetry(mctx, retry, next, errText); err != nil {
@@ -443,23 +447,11 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 
 // backoff is the delay after the attempt-th failure (1 for the first).
 func (d *Dispatcher) backoff(attempt int) time.Duration {
-	ceiling := d.base
-	for i := 1; i < attempt && ceiling < d.max; i++ {
-		if ceiling > d.max/2 {
-			ceiling = d.max
-			break
-		}
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, d.max, math.MaxInt64-1)
 	d.randMu.Lock()
-	delay := time.Duration(d.rand.Int64N(int64(ceiling) + 1))
+	r := d.rand.Float64()
 	d.randMu.Unlock()
-	return max(delay, minBackoff(d.base))
+	return backoff.Delay(attempt-1, d.base, d.max, r)
 }
-
-// minBackoff is the floor of the jittered delay.
-func minBackoff(base time.Duration) time.Duration { return min(base, time.Second) }
 
 func truncate(s string) string {
 	if len(s) <= maxErrorText {

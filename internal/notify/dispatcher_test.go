@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	mrand "math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -302,13 +304,14 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}{
 		{2 * time.Hour, 2 * time.Hour, 2 * time.Hour}, // longer than any backoff: exactly After
 		{time.Millisecond, time.Second, 30 * time.Second},
+		{4 * time.Hour, 3 * time.Hour, 3 * time.Hour}, // longer than BackoffMax: BackoffMax
 	} {
 		e := newEnv()
 		ids := e.st.Add(SampleDetection("ev-1", "A", 0), "hook")
 		n := &fakeNotifier{fn: func(context.Context, int, Message) error {
 			return &RetryAfterError{Err: errors.New("429 too many requests"), After: tc.after}
 		}}
-		d := e.dispatcher(t, map[string]Notifier{"hook": n})
+		d := e.dispatcher(t, map[string]Notifier{"hook": n}, func(o *Options) { o.BackoffMax = 3 * time.Hour })
 		now := e.clock.Now()
 		drain(t, d, Result{Retried: 1})
 		r := e.st.Row(ids[0])
@@ -541,5 +544,39 @@ func TestNewDispatcherChecks(t *testing.T) {
 	}
 	if d.lease != DefaultLease || d.batchSize != DefaultBatchSize || d.base != DefaultBackoffBase || d.max != DefaultBackoffMax || d.Owner() == "" {
 		t.Errorf("defaults %+v", d)
+	}
+}
+
+// A Retry-After never parks a row longer than backoff_max: not a
+// RetryAfterError as long as time.Duration goes (about 292 years; 1000
+// years do not fit), nor 1000 years of seconds in a 429 answer.
+func TestRetryAfterCappedAtBackoffMax(t *testing.T) {
+	const maxDelay = 10 * time.Minute
+	for name, mk := range map[string]func() error{
+		"max duration": func() error {
+			return &RetryAfterError{Err: errors.New("429 too many requests"), After: time.Duration(math.MaxInt64)}
+		},
+		"1000 years of seconds": func() error {
+			return ClassifyHTTP(http.StatusTooManyRequests, "31536000000", errors.New("429 too many requests"))
+		},
+		"99999999999 seconds": func() error {
+			return ClassifyHTTP(http.StatusTooManyRequests, "99999999999", errors.New("429 too many requests"))
+		},
+		"10000000000 seconds": func() error {
+			return ClassifyHTTP(http.StatusTooManyRequests, "10000000000", errors.New("429 too many requests"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv()
+			ids := e.st.Add(SampleDetection("ev-1", "A", 0), "hook")
+			n := &fakeNotifier{fn: func(context.Context, int, Message) error { return mk() }}
+			d := e.dispatcher(t, map[string]Notifier{"hook": n}, func(o *Options) { o.BackoffMax = maxDelay })
+			now := e.clock.Now()
+			drain(t, d, Result{Retried: 1})
+			r := e.st.Row(ids[0])
+			if wait := r.NextAt.Sub(now); wait < time.Second || wait > maxDelay {
+				t.Errorf("next in %s, want 1s..%s (backoff_max)", wait, maxDelay)
+			}
+		})
 	}
 }

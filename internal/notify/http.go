@@ -8,49 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/puawatch/puawatch/internal/loopback"
+	"github.com/puawatch/puawatch/internal/backoff"
+	"github.com/puawatch/puawatch/internal/plaintext"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
-
-// RedactURL shows a webhook URL without what makes it a secret: only the
-// scheme and host remain ("https://hooks.slack.com/…"). Slack, Teams and
-// most webhook URLs carry their token in the path or query.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "[redacted URL]"
-	}
-	return u.Scheme + "://" + u.Host + "/…"
-}
-
-// CheckURL accepts an https URL, or http to a loopback host; field names
-// the setting in the error ("" for none).
-func CheckURL(field, raw string) error {
-	err := checkURL(raw)
-	if err != nil && field != "" {
-		err = fmt.Errorf("%s: %w", field, err)
-	}
-	return err
-}
-
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("not a URL (%s): write https://host/path", RedactURL(raw))
-	}
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && loopback.Host(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("%s is plain http to a host that is not loopback: use https", RedactURL(raw))
-	}
-	return fmt.Errorf("scheme %q is not https", u.Scheme)
-}
 
 // maxErrorBody is how much of an error answer is quoted.
 const maxErrorBody = 200
@@ -64,7 +28,7 @@ const maxErrorBody = 200
 func Post(ctx context.Context, client *http.Client, rawURL string, header http.Header, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL)))
+		return Permanent(fmt.Errorf("POST %s: %s", urlpolicy.RedactURL(rawURL), scrubURL(err.Error(), rawURL)))
 	}
 	for k, vs := range header {
 		for _, v := range vs {
@@ -81,7 +45,7 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("POST %s: %s", RedactURL(rawURL), scrubURL(err.Error(), rawURL))
+		return fmt.Errorf("POST %s: %s", urlpolicy.RedactURL(rawURL), scrubURL(err.Error(), rawURL))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -89,15 +53,17 @@ func Post(ctx context.Context, client *http.Client, rawURL string, header http.H
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("POST %s: HTTP %d: %s", RedactURL(rawURL), resp.StatusCode, cleanSnippet(string(snippet)))
+	err = fmt.Errorf("POST %s: HTTP %d: %s", urlpolicy.RedactURL(rawURL), resp.StatusCode, strings.TrimSpace(plaintext.Clean(string(snippet))))
 	return ClassifyHTTP(resp.StatusCode, resp.Header.Get("Retry-After"), err)
 }
 
-// ClassifyHTTP wraps err by what an HTTP status says about retrying.
+// ClassifyHTTP wraps err by what an HTTP status says about retrying. A
+// Retry-After is read up to backoff.RetryAfterCeiling; the dispatcher
+// caps it further at its BackoffMax.
 func ClassifyHTTP(status int, retryAfter string, err error) error {
 	switch {
 	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter != ""):
-		if d, ok := ParseRetryAfter(retryAfter, time.Now()); ok {
+		if d, ok := backoff.ParseRetryAfter(retryAfter, time.Now(), backoff.RetryAfterCeiling); ok {
 			return &RetryAfterError{Err: err, After: d}
 		}
 		return err
@@ -109,34 +75,9 @@ func ClassifyHTTP(status int, retryAfter string, err error) error {
 	return err
 }
 
-// ParseRetryAfter reads a Retry-After value: seconds or an HTTP date.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
 func scrubURL(s, rawURL string) string {
 	if rawURL != "" {
-		s = strings.ReplaceAll(s, rawURL, RedactURL(rawURL))
+		s = strings.ReplaceAll(s, rawURL, urlpolicy.RedactURL(rawURL))
 	}
 	return s
-}
-
-func cleanSnippet(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(s)
 }

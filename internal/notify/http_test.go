@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/puawatch/puawatch/internal/backoff"
 )
 
 func TestPostClassifiesAnswers(t *testing.T) {
@@ -73,32 +75,40 @@ func TestPostNetworkErrorHidesURL(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	for raw, ok := range map[string]bool{
-		"https://hooks.slack.com/services/x": true, "http://127.0.0.1:8080/h": true, "http://localhost/h": true,
-		"http://hooks.example.com/x": false, "ftp://x/y": false, "not a url": false, "": false,
-	} {
-		err := CheckURL("receivers[0].url", raw)
-		if (err == nil) != ok {
-			t.Errorf("CheckURL(%q) = %v, want ok=%v", raw, err, ok)
+// A hostile Retry-After must neither overflow nor ask for centuries:
+// 99999999999 seconds is about 3170 years, 10000000000 seconds wraps
+// negative when multiplied naively by time.Second.
+func TestClassifyHTTPHugeRetryAfter(t *testing.T) {
+	for _, v := range []string{"99999999999", "10000000000", "31536000000", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		err := ClassifyHTTP(http.StatusTooManyRequests, v, errors.New("429"))
+		var ra *RetryAfterError
+		if !errors.As(err, &ra) {
+			t.Errorf("Retry-After %q: %v is not a RetryAfterError", v, err)
+			continue
 		}
-		if err != nil && !strings.Contains(err.Error(), "receivers[0].url") {
-			t.Errorf("CheckURL(%q) error does not name the field: %v", raw, err)
+		if ra.After < 0 || ra.After > backoff.RetryAfterCeiling {
+			t.Errorf("Retry-After %q: After = %s, want 0..24h", v, ra.After)
 		}
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{"0": 0, "30": 30 * time.Second, "Thu, 01 Jan 2026 00:01:00 GMT": time.Minute} {
-		got, ok := ParseRetryAfter(v, now)
-		if !ok || got != want {
-			t.Errorf("ParseRetryAfter(%q) = %v %v, want %v", v, got, ok, want)
-		}
+// An answer quoted in an error is plain text: no C1 controls (U+009B is
+// a terminal's CSI), no invisible formatting such as a direction
+// override, no line breaks.
+func TestPostCleansHostileAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("boom\u009b31m\u202eexe.gnp\u200b\u2028next\r\nline"))
+	}))
+	defer srv.Close()
+	err := Post(context.Background(), srv.Client(), srv.URL, nil, nil)
+	if err == nil {
+		t.Fatal("500 accepted")
 	}
-	for _, v := range []string{"", "soon", "-3"} {
-		if _, ok := ParseRetryAfter(v, now); ok {
-			t.Errorf("ParseRetryAfter(%q) ok", v)
-		}
+	if i := strings.IndexAny(err.Error(), "\u009b\u202e\u200b\u2028\r\n"); i >= 0 {
+		t.Errorf("error %q holds %U", err, []rune(err.Error()[i:])[0])
+	}
+	if !strings.Contains(err.Error(), "boom 31mexe.gnp next  line") {
+		t.Errorf("error %q lost the text", err)
 	}
 }

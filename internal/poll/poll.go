@@ -15,6 +15,29 @@ import (
 	"github.com/puawatch/puawatch/internal/store"
 )
 
+// Defaults of Options, and the longest lookback.
+const (
+	// DefaultLookback is how far back a tenant's first read starts.
+	DefaultLookback = 23*time.Hour + 45*time.Minute
+	// MaxLookback is the longest lookback accepted: Sophos serves SIEM
+	// events of the last 24 hours only, and a request for exactly 24 hours
+	// races the server's own clock.
+	MaxLookback = 23*time.Hour + 55*time.Minute
+	// DefaultTenantRefresh is how often the tenant list is read again.
+	DefaultTenantRefresh = time.Hour
+	// DefaultOverlapEvery is how often a tenant is re-read (overlap).
+	DefaultOverlapEvery = 15 * time.Minute
+	// DefaultLagAlarm is how long a tenant may go unread before it lags.
+	DefaultLagAlarm = 6 * time.Hour
+	// DefaultPageLimit is the SIEM page size: the largest the API serves.
+	DefaultPageLimit = central.MaxEventsLimit
+	// DefaultWorkers is how many tenants are read at once.
+	DefaultWorkers = 4
+	// DefaultStopGrace is the time left, on stop, to finish the page in
+	// hand.
+	DefaultStopGrace = 30 * time.Second
+)
+
 // Source is what the poller needs of Sophos Central; *central.Client is
 // one.
 type Source interface {
@@ -69,13 +92,13 @@ func New(o Options) (*Poller, error) {
 		return nil, errors.New("poll: Source, Store and Matcher are required")
 	}
 	if o.TenantRefresh <= 0 {
-		o.TenantRefresh = time.Hour
+		o.TenantRefresh = DefaultTenantRefresh
 	}
 	if o.Lookback <= 0 {
-		o.Lookback = 23*time.Hour + 45*time.Minute
+		o.Lookback = DefaultLookback
 	}
-	if o.Lookback > 23*time.Hour+55*time.Minute {
-		return nil, fmt.Errorf("poll: lookback %s is too far: the API keeps 24 hours; use at most 23h55m", o.Lookback)
+	if o.Lookback > MaxLookback {
+		return nil, fmt.Errorf("poll: lookback %s is too far: the API keeps 24 hours; use at most %s", o.Lookback, MaxLookback)
 	}
 	switch o.Initial {
 	case "":
@@ -85,19 +108,19 @@ func New(o Options) (*Poller, error) {
 		return nil, fmt.Errorf("poll: initial must be notify or silent, not %q", o.Initial)
 	}
 	if o.OverlapEvery <= 0 {
-		o.OverlapEvery = 15 * time.Minute
+		o.OverlapEvery = DefaultOverlapEvery
 	}
 	if o.LagAlarm <= 0 {
-		o.LagAlarm = 6 * time.Hour
+		o.LagAlarm = DefaultLagAlarm
 	}
 	if o.PageLimit <= 0 {
-		o.PageLimit = 1000
+		o.PageLimit = DefaultPageLimit
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = DefaultWorkers
 	}
 	if o.StopGrace <= 0 {
-		o.StopGrace = 30 * time.Second
+		o.StopGrace = DefaultStopGrace
 	}
 	if o.Now == nil {
 		o.Now = time.Now

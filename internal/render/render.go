@@ -12,26 +12,31 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"text/template"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/puawatch/puawatch/internal/notify"
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
 // MaxValue caps one untrusted value in a view.
 const MaxValue = 2000
 
+// DefaultCentralURL is Sophos Central's web address, which messages link
+// to unless Options.CentralURL says otherwise.
+const DefaultCentralURL = "https://central.sophos.com"
+
 // Options shape views.
 type Options struct {
 	Location   *time.Location // a second zone for times; nil: UTC only
-	CentralURL string         // Sophos Central's web address; "" is https://central.sophos.com
+	CentralURL string         // Sophos Central's web address; "" is DefaultCentralURL
 }
 
 // View is a message as templates see it.
@@ -80,16 +85,16 @@ func NewView(m notify.Message, o Options) View {
 	v := View{Key: m.Key, Channel: m.Channel, TenantID: Clean(m.TenantID), TenantName: Clean(tenantName(m)),
 		Digest: len(m.Detections) > 1, Count: len(m.Detections), CentralURL: o.CentralURL}
 	if v.CentralURL == "" {
-		v.CentralURL = "https://central.sophos.com"
+		v.CentralURL = DefaultCentralURL
 	}
 	for i, d := range m.Detections {
 		dv := Detection{
 			N: i + 1, EventID: Clean(d.EventID), Kind: Clean(d.Kind), Type: Clean(d.Type), TypeShort: Clean(ShortType(d.Type)),
-			TenantID: Clean(d.TenantID), TenantName: Clean(orElse(d.TenantName, v.TenantName)),
-			Host: Clean(orElse(d.Location, "unknown")), EndpointID: Clean(d.EndpointID),
-			EndpointType: Clean(orElse(d.EndpointType, "unknown")), User: Clean(orElse(d.User, "unknown")),
-			Threat: Clean(orElse(d.Threat, "unknown")), Path: Clean(d.Path), Name: Clean(d.Name),
-			Severity: Clean(orElse(strings.ToLower(d.Severity), "unknown")), Cleanup: cleanupState(d),
+			TenantID: Clean(d.TenantID), TenantName: Clean(cmp.Or(strings.TrimSpace(d.TenantName), v.TenantName)),
+			Host: Clean(cmp.Or(strings.TrimSpace(d.Location), "unknown")), EndpointID: Clean(d.EndpointID),
+			EndpointType: Clean(cmp.Or(strings.TrimSpace(d.EndpointType), "unknown")), User: Clean(cmp.Or(strings.TrimSpace(d.User), "unknown")),
+			Threat: Clean(cmp.Or(strings.TrimSpace(d.Threat), "unknown")), Path: Clean(d.Path), Name: Clean(d.Name),
+			Severity: Clean(cmp.Or(strings.TrimSpace(strings.ToLower(d.Severity)), "unknown")), Cleanup: cleanupState(d),
 			WhenUTC: utc(d.When), CreatedUTC: utc(d.CreatedAt), When: d.When, CreatedAt: d.CreatedAt,
 		}
 		if dv.Kind == store.KindFollowUp {
@@ -129,18 +134,11 @@ func tenantName(m notify.Message) string {
 			return d.TenantName
 		}
 	}
-	return orElse(m.TenantID, "unknown tenant")
+	return cmp.Or(strings.TrimSpace(m.TenantID), "unknown tenant")
 }
 
 // ShortType is an event type without its "Event::Endpoint::" prefix.
 func ShortType(t string) string { return strings.TrimPrefix(t, "Event::Endpoint::") }
-
-func orElse(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
-}
 
 func utc(t time.Time) string {
 	if t.IsZero() {
@@ -183,23 +181,18 @@ func cleanupState(d store.Detection) string {
 	return strings.Join(out, ", ")
 }
 
-// Clean makes an untrusted value plain text on one line: control
-// characters (CR, LF, tab, NUL, ...) become spaces, invisible formatting
-// characters (such as direction overrides) are dropped, invalid UTF-8 is
-// replaced, and the value is cut at MaxValue characters.
+// Clean makes an untrusted value plain text on one line (plaintext.Clean:
+// control characters and line separators become spaces, invisible
+// formatting characters such as direction overrides are dropped, invalid
+// UTF-8 is replaced) and cuts it at MaxValue characters.
 func Clean(s string) string {
-	if !strings.ContainsFunc(s, needsClean) && utf8.ValidString(s) && utf8.RuneCountInString(s) <= MaxValue {
+	s = plaintext.Clean(s)
+	if utf8.RuneCountInString(s) <= MaxValue {
 		return s
 	}
 	var b strings.Builder
 	n := 0
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case unicode.IsControl(r):
-			r = ' '
-		case unicode.Is(unicode.Cf, r):
-			continue
-		}
+	for _, r := range s {
 		if n == MaxValue-1 {
 			b.WriteRune('…')
 			break
@@ -209,8 +202,6 @@ func Clean(s string) string {
 	}
 	return b.String()
 }
-
-func needsClean(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // Template is a user's template for a channel: Go text/template over a
 // View.

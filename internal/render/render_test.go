@@ -73,3 +73,12 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+// A blank value reads "unknown"; surrounding blanks are trimmed.
+func TestNewViewBlankValues(t *testing.T) {
+	m := notify.Message{TenantID: "t", Detections: []store.Detection{{Location: "  ", User: " alice ", Threat: "\t", Severity: " HIGH"}}}
+	d := NewView(m, Options{}).Detections[0]
+	if d.Host != "unknown" || d.User != "alice" || d.Threat != "unknown" || d.Severity != "high" || d.TenantName != "t" {
+		t.Errorf("host %q user %q threat %q severity %q tenant %q", d.Host, d.User, d.Threat, d.Severity, d.TenantName)
+	}
+}

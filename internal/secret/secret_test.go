@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,5 +34,54 @@ func TestSecretNeverPrints(t *testing.T) {
 	var back Secret
 	if err := back.UnmarshalText([]byte("abc")); err != nil || back.Reveal() != "abc" {
 		t.Errorf("UnmarshalText: %v %q", err, back.Reveal())
+	}
+}
+
+func TestScrub(t *testing.T) {
+	for _, tc := range []struct {
+		s       string
+		secrets []string
+		want    string
+	}{
+		{"token abc123 and abc123", []string{"abc123"}, "token [redacted] and [redacted]"},
+		{"nothing here", []string{"abc123", ""}, "nothing here"},
+		{"x", []string{""}, "x"},
+		// The longer secret first, whatever the order given.
+		{"path /hooks/tok-1-REST", []string{"tok-1", "/hooks/tok-1-REST"}, "path [redacted]"},
+		{"path /hooks/tok-1-REST and tok-1", []string{"/hooks/tok-1-REST", "tok-1"}, "path [redacted] and [redacted]"},
+	} {
+		if got := Scrub(tc.s, tc.secrets...); got != tc.want {
+			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.s, tc.secrets, got, tc.want)
+		}
+	}
+	secrets := []string{"a", "bbb", "cc"}
+	Scrub("abc", secrets...)
+	if secrets[0] != "a" || secrets[1] != "bbb" {
+		t.Errorf("Scrub reordered its argument: %q", secrets)
+	}
+}
+
+type classErr struct{ msg string }
+
+func (e *classErr) Error() string { return e.msg }
+
+func TestRedactError(t *testing.T) {
+	base := &classErr{"login pw=hunter22 refused"}
+	err := RedactError(fmt.Errorf("send: %w", base), "hunter22")
+	if err.Error() != "send: login pw=[redacted] refused" {
+		t.Errorf("Error() = %q", err)
+	}
+	if ce, ok := errors.AsType[*classErr](err); !ok || ce != base {
+		t.Errorf("errors.As lost the class: %v", err)
+	}
+	if !errors.Is(err, base) {
+		t.Errorf("errors.Is lost the chain")
+	}
+	plain := errors.New("no secret here")
+	if got := RedactError(plain, "hunter22"); got != plain {
+		t.Errorf("RedactError without a match = %v, want err itself", got)
+	}
+	if RedactError(nil, "x") != nil {
+		t.Error("RedactError(nil) != nil")
 	}
 }

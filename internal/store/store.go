@@ -12,8 +12,17 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
+
+// IsPostgresURL reports whether dsn (store.db) names a PostgreSQL
+// database: a postgres:// or postgresql:// URL, the scheme in any case.
+// Anything else is a SQLite file path or file: URI.
+func IsPostgresURL(dsn string) bool {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
 
 // Detection kinds.
 const (

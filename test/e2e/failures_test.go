@@ -161,9 +161,11 @@ func TestFailureServerErrorThenDelivered(t *testing.T) {
 	}
 }
 
-// 5. A 429 with Retry-After: 120 is not retried before 120 s.
+// 5. A 429 with Retry-After: 120 is not retried before 120 s (a
+// Retry-After is honoured up to notify.backoff_max, here 10m).
 func TestFailureRetryAfterHonoured(t *testing.T) {
 	f := newFailRig(t, 1, 0, "")
+	f.cfgYAML = strings.Replace(f.cfgYAML, "backoff_max: 4s", "backoff_max: 10m", 1)
 	f.hook.setAnswer(func(n int) (int, http.Header) {
 		if n == 1 {
 			return http.StatusTooManyRequests, http.Header{"Retry-After": {"120"}}
@@ -196,6 +198,39 @@ func TestFailureRetryAfterHonoured(t *testing.T) {
 	reqs := f.hook.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests once 120s passed, want 2 (the retry)", len(reqs))
+	}
+	checkOneMessage(t, reqs, id)
+	if row := f.onlyRow(t); row.State != store.StateSent {
+		t.Errorf("the row is %s after delivery, want sent", row.State)
+	}
+}
+
+// 5b. A hostile Retry-After (99999999999 seconds, about 3170 years)
+// parks the row no longer than notify.backoff_max (4s).
+func TestFailureRetryAfterCappedAtBackoffMax(t *testing.T) {
+	f := newFailRig(t, 1, 0, "")
+	f.hook.setAnswer(func(n int) (int, http.Header) {
+		if n == 1 {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"99999999999"}}
+		}
+		return http.StatusOK, nil
+	})
+	id := f.injectOne(t)
+	a := f.start(t, "")
+	defer a.Close()
+	t0 := f.clk.Now()
+
+	once(t, a)
+	row := f.onlyRow(t)
+	if row.State != store.StatePending || row.NextAt.Sub(t0) > 4*time.Second || row.NextAt.Sub(t0) < time.Second {
+		t.Fatalf("after a 429 with Retry-After: 99999999999 the row is %s, due %s after the failure; want pending, due 1s..4s (backoff_max)",
+			row.State, row.NextAt.Sub(t0))
+	}
+	f.clk.Advance(t0.Add(4 * time.Second).Sub(f.clk.Now()))
+	once(t, a)
+	reqs := f.hook.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests once backoff_max passed, want 2 (the retry)", len(reqs))
 	}
 	checkOneMessage(t, reqs, id)
 	if row := f.onlyRow(t); row.State != store.StateSent {

@@ -13,10 +13,10 @@ import (
 	"unicode"
 
 	"github.com/puawatch/puawatch/internal/certpool"
-	"github.com/puawatch/puawatch/internal/loopback"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // TLSMode says how the connection to the SMTP server is protected.
@@ -200,7 +200,7 @@ func (c Config) validate() (Config, *render.Template, error) {
 		switch c.TLS {
 		case "", TLSStartTLS, TLSImplicit:
 		case TLSNone:
-			if c.Host != "" && !loopback.Host(c.Host) {
+			if c.Host != "" && !urlpolicy.Loopback(c.Host) {
 				ps.Add("smtp_url", "TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 					"use starttls or tls, or relay through a local mail server", c.Host)
 			}
@@ -233,8 +233,8 @@ func (c Config) validate() (Config, *render.Template, error) {
 	if strings.IndexFunc(c.HeloName, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		ps.Add("helo_name", "%q contains spaces or control characters", c.HeloName)
 	}
-	if c.CentralURL != "" && !webURL(c.CentralURL) {
-		ps.Add("central_url", "%q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
+	if c.CentralURL != "" && !urlpolicy.WebURL(c.CentralURL) {
+		ps.Add("central_url", "%q is not an http or https URL; write %s", c.CentralURL, render.DefaultCentralURL)
 	}
 	var tmpl *render.Template
 	if c.Template != "" {
@@ -259,12 +259,6 @@ func loadTemplate(path string) (*render.Template, error) {
 		return nil, fmt.Errorf("%w (rendering the sample detection of %s)", err, path)
 	}
 	return t, nil
-}
-
-// webURL reports whether raw is an absolute http or https URL with a host.
-func webURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // checkAddress parses one mailbox and refuses control characters, which
@@ -364,7 +358,7 @@ func ParseURL(raw string) (Config, error) {
 			return bad("starttls=%q is not known; use starttls=required (the default) or starttls=none (loopback hosts only)", vals[0])
 		}
 	}
-	if c.TLS == TLSNone && !loopback.Host(c.Host) {
+	if c.TLS == TLSNone && !urlpolicy.Loopback(c.Host) {
 		return bad("starttls=none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
 			"remove starttls=none, use smtps://, or relay through a local mail server", c.Host)
 	}

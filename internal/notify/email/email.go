@@ -19,6 +19,7 @@ import (
 
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/secret"
 )
 
 // Notifier sends notify.Messages by e-mail. It is safe for concurrent use;
@@ -206,7 +207,11 @@ func (n *Notifier) send(ctx context.Context, msg *mail.Msg) error {
 // names the server and never holds the password.
 func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) error {
 	where := fmt.Sprintf("email: send %s via %s", m.Key, n.c.addr())
-	redact := func(e error) error { return &redactedError{err: e, secret: n.c.Password.Reveal()} }
+	pw := n.c.Password.Reveal()
+	if len(pw) < 3 { // shorter ones would mangle unrelated text
+		pw = ""
+	}
+	redact := func(e error) error { return secret.RedactError(e, pw) }
 
 	if ctx.Err() != nil {
 		return redact(fmt.Errorf("%s: %w (%w)", where, context.Cause(ctx), err))
@@ -285,20 +290,3 @@ func smtpCode(err error) int {
 	}
 	return 0
 }
-
-// redactedError hides a secret in the text of an error, keeping the chain
-// for errors.Is and errors.As.
-type redactedError struct {
-	err    error
-	secret string
-}
-
-func (e *redactedError) Error() string {
-	s := e.err.Error()
-	if len(e.secret) >= 3 { // shorter ones would mangle unrelated text
-		s = strings.ReplaceAll(s, e.secret, "[redacted]")
-	}
-	return s
-}
-
-func (e *redactedError) Unwrap() error { return e.err }

@@ -18,6 +18,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -71,7 +72,7 @@ func (c Config) Validate(ch Channel) error {
 	var ps notify.Problems
 	if c.URL.Empty() {
 		ps.Add("url", "not set: set %s", ch.URLHint)
-	} else if err := notify.CheckURL("", c.URL.Reveal()); err != nil {
+	} else if _, err := urlpolicy.Check(c.URL.Reveal()); err != nil {
 		ps.Add("url", "%v", err)
 	}
 	if c.Template != "" {
@@ -79,19 +80,13 @@ func (c Config) Validate(ch Channel) error {
 			ps.Add("template", "%v", err)
 		}
 	}
-	if c.CentralURL != "" && !WebURL(c.CentralURL) {
-		ps.Add("central_url", "%q is not an http or https URL; write https://central.sophos.com", c.CentralURL)
+	if c.CentralURL != "" && !urlpolicy.WebURL(c.CentralURL) {
+		ps.Add("central_url", "%q is not an http or https URL; write %s", c.CentralURL, render.DefaultCentralURL)
 	}
 	if c.Timeout < 0 {
 		ps.Add("timeout", "%s is negative; use a positive duration, or 0 for %s", c.Timeout, DefaultTimeout)
 	}
 	return ps.Err()
-}
-
-// WebURL reports whether raw is an absolute http or https URL with a host.
-func WebURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // Notifier posts messages to one webhook. It is safe for concurrent use.
@@ -173,15 +168,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 // The result unwraps to err, so notify.IsPermanent and errors.As still
 // see its class.
 func Redact(err error, rawURL string) error {
-	msg := err.Error()
-	clean := msg
-	for _, s := range secretParts(rawURL) {
-		clean = strings.ReplaceAll(clean, s, "[redacted]")
-	}
-	if clean == msg {
-		return err
-	}
-	return &redactedError{err: err, msg: clean}
+	return secret.RedactError(err, secretParts(rawURL)...)
 }
 
 // minSecret is the length from which a path segment or query value is
@@ -217,12 +204,3 @@ func secretParts(rawURL string) []string {
 	}
 	return parts
 }
-
-// redactedError is an error whose text had secrets removed.
-type redactedError struct {
-	err error
-	msg string
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

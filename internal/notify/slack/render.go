@@ -10,21 +10,20 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Slack's Block Kit limits, and the budgets this channel keeps within
 // them.
 const (
-	maxBlocks      = 50    // blocks in one message
-	maxHeader      = 150   // characters of a header's plain_text
-	maxField       = 2000  // characters of one section field
-	maxSection     = 3000  // characters of a section's text
-	maxFallback    = 1000  // characters of the fallback text (notifications)
-	maxShortValue  = 256   // runes of a value other than the path
-	detailsBudget  = 36000 // characters of all detection sections (Slack truncates a message's text at 40,000)
-	defaultCentral = "https://central.sophos.com"
+	maxBlocks     = 50    // blocks in one message
+	maxHeader     = 150   // characters of a header's plain_text
+	maxField      = 2000  // characters of one section field
+	maxSection    = 3000  // characters of a section's text
+	maxFallback   = 1000  // characters of the fallback text (notifications)
+	maxShortValue = 256   // runes of a value other than the path
+	detailsBudget = 36000 // characters of all detection sections (Slack truncates a message's text at 40,000)
 )
 
 // message is an incoming webhook payload.
@@ -64,8 +63,8 @@ func mrkdwn(s string) text { return text{Type: "mrkdwn", Text: s, Verbatim: true
 // section between the header and the link to Sophos Central.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !hook.WebURL(central) {
-		central = defaultCentral
+	if !urlpolicy.WebURL(central) {
+		central = render.DefaultCentralURL
 	}
 	m := message{
 		Text:   defuseMentions(fit(capRunes(v.Title, maxFallback), maxFallback, escapeRune)),

@@ -10,19 +10,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/puawatch/puawatch/internal/notify/hook"
 	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Card limits.
 const (
-	maxFactSets    = 20    // detections shown in a digest
-	cardBudget     = 24000 // bytes of the whole payload; Teams refuses messages over about 28 KB
-	maxShortValue  = 256   // runes of a value other than the path
-	maxTitle       = 300   // runes of the title
-	maxIntro       = 600   // runes of the intro
-	maxTemplate    = 12000 // runes of a template's text
-	defaultCentral = "https://central.sophos.com"
+	maxFactSets   = 20    // detections shown in a digest
+	cardBudget    = 24000 // bytes of the whole payload; Teams refuses messages over about 28 KB
+	maxShortValue = 256   // runes of a value other than the path
+	maxTitle      = 300   // runes of the title
+	maxIntro      = 600   // runes of the intro
+	maxTemplate   = 12000 // runes of a template's text
 )
 
 // Adaptive Card identifiers.
@@ -87,8 +86,8 @@ type action struct {
 // TextBlock after the title.
 func Render(v render.View, tmpl *render.Template) ([]byte, error) {
 	central := v.CentralURL
-	if !hook.WebURL(central) {
-		central = defaultCentral
+	if !urlpolicy.WebURL(central) {
+		central = render.DefaultCentralURL
 	}
 	c := card{
 		Schema: cardSchema, Type: "AdaptiveCard", Version: cardVersion,

@@ -14,6 +14,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -69,7 +70,7 @@ func (c Config) Validate() error {
 	var ps notify.Problems
 	if c.URL.Empty() {
 		ps.Add("url", "not set: set the https URL that receives the notifications")
-	} else if err := notify.CheckURL("", c.URL.Reveal()); err != nil {
+	} else if _, err := urlpolicy.Check(c.URL.Reveal()); err != nil {
 		ps.Add("url", "%v", err)
 	}
 	names := make([]string, 0, len(c.Headers))
@@ -130,7 +131,7 @@ func (c Config) String() string {
 	if c.URL.Empty() {
 		b.WriteString("(no URL)")
 	} else {
-		b.WriteString(notify.RedactURL(c.URL.Reveal()))
+		b.WriteString(urlpolicy.RedactURL(c.URL.Reveal()))
 	}
 	if !c.Secret.Empty() {
 		b.WriteString(" signed")
@@ -242,26 +243,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, n.c.Timeout)
 	defer cancel()
 	if err := notify.Post(ctx, n.client, n.c.URL.Reveal(), h, body); err != nil {
-		return &redactedError{err: fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), err), hide: n.hide}
+		return secret.RedactError(fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), err), n.hide...)
 	}
 	return nil
 }
-
-// redactedError shows err with every secret string replaced; Unwrap keeps
-// notify.IsPermanent and errors.As(*notify.RetryAfterError) working.
-type redactedError struct {
-	err  error
-	hide []string
-}
-
-func (e *redactedError) Error() string {
-	s := e.err.Error()
-	for _, h := range e.hide {
-		if h != "" {
-			s = strings.ReplaceAll(s, h, "[redacted]")
-		}
-	}
-	return s
-}
-
-func (e *redactedError) Unwrap() error { return e.err }

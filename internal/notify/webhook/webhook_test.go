@@ -568,3 +568,32 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// A secret inside a longer one is hidden with it: a header value that is
+// part of the URL's path must not be replaced first, leaving the rest of
+// the path to show.
+func TestNestedSecretsHiddenWhole(t *testing.T) {
+	const (
+		hdrTok  = "tok-4711"
+		pathTok = hdrTok + "-PATHREST-0c0ffee"
+	)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, r.URL.Path)
+	}))
+	defer srv.Close()
+	c := Config{URL: secret.Secret(srv.URL + "/hooks/" + pathTok), Headers: map[string]string{"X-Key": hdrTok}}
+	n, err := New(c, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Notify(context.Background(), msg("k", det("ev-1")))
+	if err == nil {
+		t.Fatal("400 accepted")
+	}
+	for _, tok := range []string{hdrTok, "PATHREST"} {
+		if strings.Contains(err.Error(), tok) {
+			t.Errorf("%q shows %s", err, tok)
+		}
+	}
+}

@@ -128,7 +128,7 @@ func TestObject(t *testing.T) {
 		`"tenant_id":"00000000-0000-4000-8000-000000000000","tenant_name":"Sample Tenant","created_at":"2026-01-02T02:04:07.25Z",` +
 		`"when":"2026-01-02T03:04:05Z","host":"HOST  X-Injected: 1 \u003cscript\u003ealert(1)\u003c/script\u003e",` +
 		`"endpoint_id":"22222222-2222-4222-8222-222222222222","endpoint_type":"computer","user":"SAMPLE\\j.doe","threat":"PsExec",` +
-		`"path":"\\\\srv\\share\\\"quoted\"|a=b] \"] {\u2028","severity":"medium",` +
+		`"path":"\\\\srv\\share\\\"quoted\"|a=b] \"] { ","severity":"medium",` +
 		`"name":"PUA detected: 'PsExec' at 'C:\\Tools\\PsExec64.exe'","cleanup":"success"}`
 	if string(b) != want {
 		t.Errorf("hostile object\n got %s\nwant %s", b, want)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -21,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -80,14 +82,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// IsPostgres reports whether Open treats dsn as a PostgreSQL URL.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // Open opens (and creates when absent) the database dsn names and brings
 // its schema up to date. A dsn starting with postgres:// or postgresql://
-// is a PostgreSQL URL (pgx syntax: search_path=... and other run-time
+// (store.IsPostgresURL; the scheme in any case) is a PostgreSQL URL (pgx syntax: search_path=... and other run-time
 // parameters may be given as query parameters); anything else is a SQLite
 // file path or "file:" URI, created with mode 0600 when absent. Errors
 // name the dsn with any password redacted.
@@ -100,7 +97,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s   *Store
 		err error
 	)
-	if IsPostgres(dsn) {
+	if store.IsPostgresURL(dsn) {
 		s, err = openPostgres(ctx, dsn, cfg)
 	} else {
 		s, err = openSQLite(ctx, dsn, cfg)
@@ -111,32 +108,26 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Redact returns dsn with the password of a PostgreSQL URL replaced by
-// "xxxxx"; a URL that does not parse is replaced entirely, since it may
-// hold a password where it cannot be found.
+// Redact is how errors show dsn: a PostgreSQL URL with its password
+// replaced (urlpolicy.RedactPassword), a SQLite path as it is.
 func Redact(dsn string) string {
-	if !IsPostgres(dsn) {
+	if !store.IsPostgresURL(dsn) {
 		return dsn
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return urlpolicy.RedactPassword(dsn)
 }
 
 func openPostgres(ctx context.Context, dsn string, cfg config) (*Store, error) {
+	// pgx recognises only a lower-case scheme; with any other it reads the
+	// URL as key=value settings.
+	scheme, rest, _ := strings.Cut(dsn, "://")
+	dsn = strings.ToLower(scheme) + "://" + rest
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(cmpOr(cfg.maxOpenConns, DefaultPGMaxOpenConns))
-	db.SetMaxIdleConns(cmpOr(cfg.maxOpenConns, DefaultPGMaxOpenConns))
+	db.SetMaxOpenConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
+	db.SetMaxIdleConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -230,7 +221,7 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 			w.Close()
 			return nil, err
 		}
-		n := cmpOr(cfg.maxOpenConns, DefaultSQLiteMaxOpenConns)
+		n := cmp.Or(max(cfg.maxOpenConns, 0), DefaultSQLiteMaxOpenConns)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 	}
@@ -321,11 +312,4 @@ func (s *Store) Close() error {
 		return s.w.Close()
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
-}
-
-func cmpOr(n, def int) int {
-	if n > 0 {
-		return n
-	}
-	return def
 }

@@ -281,11 +281,11 @@ func TestOpenErrors(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"/var/lib/puawatch/puawatch.db":                      "/var/lib/puawatch/puawatch.db",
-		"postgres://u:pw@h:5432/db?sslmode=disable":          "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u:pw@h:5432/db?sslmode=disable":          "postgres://u:[redacted]@h:5432/db?sslmode=disable",
 		"postgres://u@h/db":                                  "postgres://u@h/db",
-		"postgresql://h/db?password=pw":                      "postgresql://h/db?password=xxxxx",
-		"postgres://u:pw@h:bad port/db":                      "postgres://(unparsable URL)",
-		"postgres://u:p%40ss@h/db?search_path=s&password=pw": "postgres://u:xxxxx@h/db?password=xxxxx&search_path=s",
+		"postgresql://h/db?password=pw":                      "postgresql://h/db?password=[redacted]",
+		"postgres://u:pw@h:bad port/db":                      "[redacted]",
+		"postgres://u:p%40ss@h/db?search_path=s&password=pw": "postgres://u:[redacted]@h/db?search_path=s&password=[redacted]",
 	} {
 		if got := sqlstore.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
@@ -326,5 +326,30 @@ func TestClaimOrderAcrossRetries(t *testing.T) {
 	}
 	if !slices.Equal(got, all[:2]) {
 		t.Errorf("claimed %v, want %v", got, all[:2])
+	}
+}
+
+// The scheme of a PostgreSQL URL is case-insensitive: config accepts
+// "Postgres://", so Open must not take it for a SQLite file path.
+func TestOpenPostgresSchemeAnyCase(t *testing.T) {
+	dsn := postgresSchema(t)
+	for _, scheme := range []string{"Postgres", "POSTGRESQL"} {
+		_, rest, _ := strings.Cut(dsn, "://")
+		s, err := sqlstore.Open(t.Context(), scheme+"://"+rest)
+		if err != nil {
+			t.Fatalf("Open(%s://…): %v", scheme, err)
+		}
+		if s.Dialect() != sqlstore.DialectPostgres {
+			t.Errorf("Open(%s://…) is %s, want %s", scheme, s.Dialect(), sqlstore.DialectPostgres)
+		}
+		s.Close()
+	}
+	for dsn, want := range map[string]bool{
+		"postgres://h/db": true, "postgresql://h/db": true, "Postgres://h/db": true, "POSTGRESQL://h/db": true,
+		"./puawatch.db": false, "file:x.db": false, "postgres:/h/db": false, "mysql://h/db": false, "": false,
+	} {
+		if got := store.IsPostgresURL(dsn); got != want {
+			t.Errorf("IsPostgresURL(%q) = %v, want %v", dsn, got, want)
+		}
 	}
 }

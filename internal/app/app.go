@@ -66,10 +66,13 @@ const alarmEvery = time.Hour
 
 // New builds the app. The store is opened (and migrated) here.
 func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
-	a := &App{cfg: cfg, log: d.Logger, now: d.Now, wake: make(chan struct{}, 1), lastAlarm: map[string]time.Time{}}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
+	base := d.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
 	}
+	// Each part names itself with the attribute component (app, central,
+	// poll, notify, store).
+	a := &App{cfg: cfg, log: base.With("component", "app"), now: d.Now, wake: make(chan struct{}, 1), lastAlarm: map[string]time.Time{}}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -84,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		}
 	}()
 
-	client, err := NewClient(cfg, a.log)
+	client, err := NewClient(cfg, base)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 
 	// A store that cannot be opened (the database is down, the file system
 	// refuses) is a run-time failure.
-	st, err := sqlstore.Open(ctx, cfg.Store.DB)
+	st, err := sqlstore.Open(ctx, cfg.Store.DB, sqlstore.WithLogger(base.With("component", "store")))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	a.disp, err = notify.NewDispatcher(notify.Options{
 		Store: st, Channels: channels, Owner: owner, Lease: time.Duration(cfg.Notify.Lease),
 		BackoffBase: time.Duration(cfg.Notify.BackoffBase), BackoffMax: time.Duration(cfg.Notify.BackoffMax),
-		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: a.log,
+		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: base,
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -149,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		TenantRefresh: time.Duration(cfg.Tenants.Refresh), Lookback: time.Duration(cfg.Poll.Lookback), Initial: cfg.Poll.Initial,
 		Overlap: time.Duration(cfg.Poll.Overlap), OverlapEvery: time.Duration(cfg.Poll.OverlapEvery), LagAlarm: time.Duration(cfg.Poll.LagAlarm),
 		PageLimit: cfg.Poll.PageLimit, Workers: cfg.Poll.Workers, OffsetMinutes: cfg.Poll.OffsetMinutes,
-		Now: a.now, Logger: a.log, OnCommit: onCommit,
+		Now: a.now, Logger: base, OnCommit: onCommit,
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -254,7 +257,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		if err := a.disp.Run(dctx, 15*time.Second, a.wake); err != nil && !errors.Is(err, context.Canceled) {
-			a.log.Error("dispatcher stopped", "err", err)
+			a.log.Error("dispatcher stopped", "error", err)
 		}
 	}()
 	defer func() {
@@ -303,7 +306,7 @@ func (a *App) Run(ctx context.Context) error {
 
 func (a *App) logSweep(rep poll.Report, err error) {
 	if err != nil {
-		a.log.Error("sweep failed", "err", err)
+		a.log.Error("sweep failed", "error", err)
 		return
 	}
 	pages, events, fresh := rep.Totals()
@@ -339,7 +342,7 @@ func (a *App) alarm(ctx context.Context, rep poll.Report) {
 		b.WriteString("\n")
 	}
 	if err := a.mailer.Alarm(ctx, fmt.Sprintf("%d tenant(s) lagging", len(lag)), b.String()); err != nil {
-		a.log.Error("lag alarm mail failed", "err", err)
+		a.log.Error("lag alarm mail failed", "error", err)
 	}
 }
 

@@ -179,6 +179,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.log = c.log.With("component", "central")
 	if !o.NoLimits {
 		l := o.Limits
 		if l == (Limits{}) {
@@ -312,7 +313,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 		case f.unauthorized && !renewed:
 			renewed = true
 			c.invalidate(tok)
-			c.log.Info("central: token refused, renewing it", "op", rq.op, "tenant_id", rq.tenantID)
+			c.log.Info("token refused, renewing it", "op", rq.op, "tenant_id", rq.tenantID)
 			continue
 		case f.unauthorized:
 			return f.err
@@ -335,7 +336,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 		if f.rateLimited && f.hasRetryAfter {
 			wait = f.retryAfter
 		}
-		c.log.Warn("central: retrying", "op", rq.op, "tenant_id", rq.tenantID, "attempt", failures,
+		c.log.Warn("retrying", "op", rq.op, "tenant_id", rq.tenantID, "attempt", failures,
 			"max_attempts", c.maxAttempts, "wait", wait, "error", f.err.Error())
 		if err := c.sleep(ctx, wait); err != nil {
 			return c.ctxError(rq, err, last)
@@ -600,7 +601,7 @@ func (c *Client) Tenants(ctx context.Context, who Whoami) ([]Tenant, error) {
 		}
 		for _, t := range body.Items {
 			if t.ID == "" {
-				c.log.Warn("central: tenant list item without an id skipped", "page", page, "name", t.DisplayName())
+				c.log.Warn("tenant list item without an id skipped", "page", page, "name", t.DisplayName())
 				continue
 			}
 			if seen[t.ID] {
@@ -609,7 +610,7 @@ func (c *Client) Tenants(ctx context.Context, who Whoami) ([]Tenant, error) {
 			seen[t.ID] = true
 			t.APIHost = strings.TrimRight(t.APIHost, "/")
 			if err := c.CheckAPIHost(t.APIHost); err != nil {
-				c.log.Warn("central: tenant apiHost refused; its events will not be read",
+				c.log.Warn("tenant apiHost refused; its events will not be read",
 					"tenant_id", t.ID, "tenant_name", t.DisplayName(), "api_host", t.APIHost, "error", err.Error())
 			}
 			out = append(out, t)

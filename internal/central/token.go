@@ -94,7 +94,7 @@ func (c *Client) token(ctx context.Context) (string, *failure) {
 	c.tc.mu.Lock()
 	c.tc.tok, c.tc.renewAt = tok.AccessToken, renewAt
 	c.tc.mu.Unlock()
-	c.log.Debug("central: bearer token issued", "expires_in", lifetime, "renew_at", renewAt)
+	c.log.Debug("bearer token issued", "expires_in", lifetime, "renew_at", renewAt)
 	return tok.AccessToken, nil
 }
 

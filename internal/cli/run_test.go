@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,5 +229,57 @@ func TestRunInitialSilentStoresWithoutSending(t *testing.T) {
 	msgs := w.smtp.Messages()
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, newIDs[0]) {
 		t.Errorf("after the silent first read, %d mail(s); want exactly one, for the new detection %s", len(msgs), newIDs[0])
+	}
+}
+
+// TestLogLinesShape: every log line of a run names its component with
+// one attribute, errors go under one key, and no message repeats its
+// component as a prefix.
+func TestLogLinesShape(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 3)
+	// One forbidden tenant, so that error lines are logged too.
+	if err := w.sim.SetFaults(sim.Faults{ForbiddenTenants: []string{w.sim.Tenants()[1].ID}}); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, with(w.env(), "PUAWATCH_LOG_FORMAT", "json", "PUAWATCH_LOG_LEVEL", "debug"), "", "run", "--once", "--credentials", w.creds)
+	if r.code != ExitFailure {
+		t.Fatalf("run --once with a forbidden tenant: want exit 1\n%s", r)
+	}
+	components := map[string]bool{}
+	sawError := false
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue // the exit status lines
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		c, _ := m["component"].(string)
+		if c == "" {
+			t.Errorf("log line without component: %s", line)
+		}
+		components[c] = true
+		if _, ok := m["err"]; ok {
+			t.Errorf("log line with key err (the key is error): %s", line)
+		}
+		if _, ok := m["error"]; ok {
+			sawError = true
+		}
+		if msg, _ := m["msg"].(string); c != "" && strings.HasPrefix(msg, c+": ") {
+			t.Errorf("message repeats its component: %s", line)
+		}
+		if len(line) > 2000 {
+			t.Errorf("log line of %d bytes: %.200s...", len(line), line)
+		}
+	}
+	if !sawError {
+		t.Errorf("no log line carried an error (the forbidden tenant):\n%s", r.stderr)
+	}
+	for _, c := range []string{"poll", "notify"} {
+		if !components[c] {
+			t.Errorf("no log line of component %s (have %v)", c, components)
+		}
 	}
 }

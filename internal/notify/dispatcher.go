@@ -25,6 +25,9 @@ const (
 	DefaultBackoffMax  = time.Hour
 )
 
+// logEventIDs is how many event ids a digest's log lines name.
+const logEventIDs = 3
+
 // maxErrorText caps the error text stored with a row.
 const maxErrorText = 2000
 
@@ -137,6 +140,7 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
+	d.log = d.log.With("component", "notify")
 	if d.rand == nil {
 		var seed [32]byte
 		_, _ = rand.Read(seed[:])
@@ -165,9 +169,9 @@ func (d *Dispatcher) Run(ctx context.Context, every time.Duration, wake <-chan s
 		res, err := d.Drain(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			d.log.Error("notify: drain failed", "error", err, "sent", res.Sent, "retried", res.Retried, "dead", res.Dead)
+			d.log.Error("drain failed", "error", err, "sent", res.Sent, "retried", res.Retried, "dead", res.Dead)
 		case res != Result{}:
-			d.log.Debug("notify: drained", "sent", res.Sent, "retried", res.Retried, "dead", res.Dead)
+			d.log.Debug("drained", "sent", res.Sent, "retried", res.Retried, "dead", res.Dead)
 		}
 		select {
 		case <-ctx.Done():
@@ -241,12 +245,12 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 			reason := fmt.Sprintf("channel %s is not configured", name)
 			g := &group{channel: name, items: rows}
 			if err := d.store.MarkDead(ctx, g.ids(), reason, d.now()); err != nil {
-				d.log.Error("notify: mark rows dead", "channel", name, "rows", len(rows), "error", err)
+				d.log.Error("mark rows dead", "channel", name, "rows", len(rows), "error", err)
 				continue
 			}
 			res.Dead += len(rows)
 			for _, it := range rows {
-				d.log.Error("notify: dead letter", "channel", name, "tenant_id", it.TenantID, "event_id", it.EventID,
+				d.log.Error("dead letter", "channel", name, "tenant_id", it.TenantID, "event_id", it.EventID,
 					"attempt", it.Attempts+1, "reason", reason)
 			}
 			continue
@@ -337,11 +341,13 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	if len(g.items) == 1 {
 		log = log.With("event_id", first.EventID)
 	} else {
-		evs := make([]string, len(g.items))
-		for i, it := range g.items {
-			evs[i] = it.EventID
+		// A digest's line names its size and its first few events, not
+		// every id: it stays short however large the digest.
+		evs := make([]string, 0, logEventIDs)
+		for _, it := range g.items[:min(len(g.items), logEventIDs)] {
+			evs = append(evs, it.EventID)
 		}
-		log = log.With("event_id", evs)
+		log = log.With("events", len(g.items), "event_id", evs)
 	}
 
 	// A message not sent before the lease runs out would let another
@@ -350,13 +356,13 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	// the lease does.
 	left := leaseEnd.Sub(d.now())
 	if left < d.lease/10 {
-		log.Warn("notify: lease ran out before sending; the rows will be claimed again")
+		log.Warn("lease ran out before sending; the rows will be claimed again")
 		return
 	}
 	ids := g.ids()
 	if g.newBatch {
 		if err := d.store.SetBatch(ctx, ids, g.key); err != nil {
-			log.Error("notify: set batch; the rows will be claimed again", "error", err)
+			log.Error("set batch; the rows will be claimed again", "error", err)
 			return
 		}
 	}
@@ -391,21 +397,21 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	defer mcancel()
 	if err == nil {
 		if err := d.store.MarkSent(mctx, ids, now); err != nil {
-			log.Error("notify: sent, but marking the rows sent failed; they will be sent again", "error", err)
+			log.Error("sent, but marking the rows sent failed; they will be sent again", "error", err)
 			return
 		}
 		res.Sent += len(ids)
-		log.Info("notify: sent", "rows", len(ids))
+		log.Info("sent", "rows", len(ids))
 		return
 	}
-	errText := truncate(g.channel + ": " + err.Error())
+	errText := truncate(err.Error()) // the row names its channel
 	if IsPermanent(err) {
 		if err := d.store.MarkDead(mctx, ids, errText, now); err != nil {
-			log.Error("notify: mark rows dead", "error", err)
+			log.Error("mark rows dead", "error", err)
 			return
 		}
 		res.Dead += len(ids)
-		log.Error("notify: permanent failure; rows moved to dead letters", "rows", len(ids), "error", err)
+		log.Error("permanent failure; rows moved to dead letters", "rows", len(ids), "error", err)
 		return
 	}
 
@@ -421,10 +427,10 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	if len(dead) > 0 {
 		reason := truncate(fmt.Sprintf("%s: gave up after %d attempts: %v", g.channel, d.maxAttempts, err))
 		if err := d.store.MarkDead(mctx, dead, reason, now); err != nil {
-			log.Error("notify: mark rows dead", "error", err)
+			log.Error("mark rows dead", "error", err)
 		} else {
 			res.Dead += len(dead)
-			log.Error("notify: attempts used up; rows moved to dead letters", "rows", len(dead), "error", err)
+			log.Error("attempts used up; rows moved to dead letters", "rows", len(dead), "error", err)
 		}
 	}
 	if len(retry) == 0 {
@@ -438,11 +444,11 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	}
 	next := now.Add(delay)
 	if err := d.store.MarkRetry(mctx, retry, next, errText); err != nil {
-		log.Error("notify: mark rows for retry", "error", err)
+		log.Error("mark rows for retry", "error", err)
 		return
 	}
 	res.Retried += len(retry)
-	log.Warn("notify: send failed; will retry", "rows", len(retry), "next_at", next, "error", err)
+	log.Warn("send failed; will retry", "rows", len(retry), "next_at", next, "error", err)
 }
 
 // backoff is the delay after the attempt-th failure (1 for the first).

@@ -132,7 +132,7 @@ func TestDispatcherEmailRejectedRecipientGoesDead(t *testing.T) {
 		t.Fatalf("Drain = %+v, %v", res, err)
 	}
 	r := st.Row(ids[0])
-	if r.State != store.StateDead || !strings.HasPrefix(r.LastError, "mail: ") || !strings.Contains(r.LastError, "550") {
+	if r.State != store.StateDead || !strings.HasPrefix(r.LastError, "email: send ev-1.mail via ") || !strings.Contains(r.LastError, "550") {
 		t.Errorf("row %s %q", r.State, r.LastError)
 	}
 }

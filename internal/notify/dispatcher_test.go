@@ -238,7 +238,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		if r.State != store.StatePending || r.Attempts != attempt || r.NextAt.Before(now.Add(time.Second)) || r.NextAt.After(now.Add(ceiling)) {
 			t.Fatalf("after failure %d: state %s attempts %d next in %s (want 1s..%s)", attempt, r.State, r.Attempts, r.NextAt.Sub(now), ceiling)
 		}
-		if r.LastError != "email: connection refused" {
+		if r.LastError != "connection refused" { // the row names its channel: no prefix
 			t.Errorf("last error %q", r.LastError)
 		}
 		drain(t, d, Result{}) // not due yet
@@ -290,7 +290,7 @@ func TestPermanentGoesDead(t *testing.T) {
 	d := e.dispatcher(t, map[string]Notifier{"email": n})
 	drain(t, d, Result{Dead: 1})
 	r := e.st.Row(ids[0])
-	if r.State != store.StateDead || r.LastError != "email: wrapped: 550 no such user" {
+	if r.State != store.StateDead || r.LastError != "wrapped: 550 no such user" {
 		t.Errorf("row %s %q", r.State, r.LastError)
 	}
 	e.clock.Add(24 * time.Hour)

@@ -128,6 +128,7 @@ func New(o Options) (*Poller, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.Logger = o.Logger.With("component", "poll")
 	p := &Poller{o: o}
 	var err error
 	if p.include, err = glob.CompileList(o.Include); err != nil {
@@ -278,7 +279,7 @@ func (p *Poller) refreshTenants(ctx context.Context) ([]central.Tenant, error) {
 	ts, err := p.listTenants(ctx)
 	if err != nil {
 		if p.tenants != nil {
-			p.o.Logger.Error("tenant list refresh failed; reading the tenants known", "err", err, "tenants", len(p.tenants))
+			p.o.Logger.Error("tenant list refresh failed; reading the tenants known", "error", err, "tenants", len(p.tenants))
 			p.refreshedAt = now.Add(-p.o.TenantRefresh + time.Minute) // try again in a minute
 			return p.tenants, nil
 		}
@@ -389,9 +390,9 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		}
 		res.Err = err
 		if !errors.Is(err, errStopped) {
-			log.Error("tenant read failed", "err", err)
+			log.Error("tenant read failed", "error", err)
 			if serr := p.o.Store.SetTenantError(work, t.ID, err.Error(), p.o.Now()); serr != nil {
-				log.Error("store tenant error", "err", serr)
+				log.Error("store tenant error", "error", serr)
 			}
 		}
 	}
@@ -450,7 +451,7 @@ func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req cen
 func (p *Poller) checkLag(ctx context.Context, rep *Report) {
 	states, err := p.o.Store.Tenants(context.WithoutCancel(ctx))
 	if err != nil {
-		p.o.Logger.Error("lag check: read tenant states", "err", err)
+		p.o.Logger.Error("lag check: read tenant states", "error", err)
 		return
 	}
 	byID := make(map[string]store.Tenant, len(states))
@@ -476,7 +477,7 @@ func (p *Poller) checkLag(ctx context.Context, rep *Report) {
 			if r.Lag >= 24*time.Hour {
 				lvl, msg = slog.LevelError, "tenant lagging past 24 hours: events older than 24 hours are lost for good"
 			}
-			p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "err", r.Err)
+			p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "error", r.Err)
 		}
 	}
 }

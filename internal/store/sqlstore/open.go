@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -46,20 +45,8 @@ const (
 type Option func(*config)
 
 type config struct {
-	maxOpenConns int
-	busyTimeout  time.Duration
-	logger       *slog.Logger
+	logger *slog.Logger
 }
-
-// WithMaxOpenConns caps the connection pool: for PostgreSQL the one pool
-// (default DefaultPGMaxOpenConns), for SQLite the pool of readers (default
-// DefaultSQLiteMaxOpenConns) beside the single writer connection. An
-// in-memory SQLite database always uses one connection.
-func WithMaxOpenConns(n int) Option { return func(c *config) { c.maxOpenConns = n } }
-
-// WithBusyTimeout sets how long a SQLite writer waits for another writer
-// (default DefaultBusyTimeout). PostgreSQL ignores it.
-func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTimeout = d } }
 
 // WithLogger logs the migrations Open applies. Without it Open is silent.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -89,7 +76,7 @@ var _ store.Store = (*Store)(nil)
 // file path or "file:" URI, created with mode 0600 when absent. Errors
 // name the dsn with any password redacted.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: DefaultBusyTimeout}
+	cfg := config{}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -126,8 +113,8 @@ func openPostgres(ctx context.Context, dsn string, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
-	db.SetMaxIdleConns(cmp.Or(max(cfg.maxOpenConns, 0), DefaultPGMaxOpenConns))
+	db.SetMaxOpenConns(DefaultPGMaxOpenConns)
+	db.SetMaxIdleConns(DefaultPGMaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -186,7 +173,7 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 	q.Del("_busy_timeout")
 	q.Del("_timeout")
 	pragmas := []string{
-		"busy_timeout(" + strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10) + ")",
+		"busy_timeout(" + strconv.FormatInt(DefaultBusyTimeout.Milliseconds(), 10) + ")",
 		"foreign_keys(1)",
 		"journal_mode(WAL)",
 	}
@@ -221,7 +208,7 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 			w.Close()
 			return nil, err
 		}
-		n := cmp.Or(max(cfg.maxOpenConns, 0), DefaultSQLiteMaxOpenConns)
+		n := DefaultSQLiteMaxOpenConns
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 	}

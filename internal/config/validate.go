@@ -33,7 +33,7 @@ func (ps *problems) add(p, format string, args ...any) {
 // Validate checks c and returns every problem found, joined; each names
 // the field by its YAML path (and environment variable), the bad value
 // unless it is secret, and what to do. It reads the file system to check
-// that CA files exist, and the time zone database for email.time_zone.
+// that CA files exist, and the time zone database for message.time_zone.
 // It never includes a secret in its messages.
 func (c Config) Validate() error {
 	var ps problems

@@ -3,6 +3,21 @@
 // rows, groups them into messages, sends, and marks rows sent only after the
 // channel accepted them, retrying with exponential backoff and jitter and
 // moving permanent failures to the dead-letter state with the reason.
+//
+// # Receivers
+//
+// A receiver kind (email, slack, teams, webhook, syslog, jsonl) is one
+// package below this one. Its configuration struct is what its YAML
+// section decodes into, a ReceiverConfig: Validate reports each problem as
+// a FieldError naming its key, and Build makes the Notifier. Package kinds
+// holds the one table of kinds; the configuration, `config check` and
+// `run` all go through it, so they accept and refuse the same sections.
+//
+// Adding a receiver: write the package (config struct with yaml tags,
+// Validate, Build, the Notifier, tests and golden files), add its line to
+// kinds.All, an entry to internal/config/testdata/example.yaml and its
+// lines to the README. A test in internal/cli fails until the example and
+// an invalid case for it exist.
 package notify
 
 import (

@@ -443,7 +443,7 @@ func (c *Client) transportFailure(ctx context.Context, rq request, err error) *f
 	var he x509.HostnameError
 	var cie x509.CertificateInvalidError
 	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie) {
-		return &failure{err: fmt.Errorf("central: %s: TLS certificate not trusted (set a CA for a custom certificate authority): %w", rq.label(), err)}
+		return &failure{err: fmt.Errorf("central: %s: TLS certificate not trusted (for a private CA or a TLS-inspecting proxy, set sophos.ca_file or PUAWATCH_CA_FILE to its PEM file): %w", rq.label(), err)}
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {

@@ -33,6 +33,9 @@ type Faults struct {
 	ReplayRate       float64  `json:"replay_rate"`       // pages with has_more whose last item comes again on the next page
 	RevokeRate       float64  `json:"revoke_rate"`       // authenticated requests whose token gets revoked (401)
 	ForbiddenTenants []string `json:"forbidden_tenants"` // tenant ids or names whose SIEM calls answer 403
+	// OmitRetryAfter answers rate limits with 429 but no Retry-After
+	// header, which the API documentation does not promise.
+	OmitRetryAfter bool `json:"omit_retry_after"`
 }
 
 // Duration is a time.Duration written as text ("250ms") in JSON.
@@ -279,7 +282,12 @@ func (s *Simulator) rateLimit(w http.ResponseWriter, key string) bool {
 	}
 	s.counters.add("rate_limited", 1)
 	secs := int(math.Ceil(wait.Seconds()))
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	s.mu.RLock()
+	omit := s.faults.OmitRetryAfter
+	s.mu.RUnlock()
+	if !omit {
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
 	writeError(w, http.StatusTooManyRequests, "tooManyRequests", "Too many requests")
 	return false
 }

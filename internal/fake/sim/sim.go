@@ -92,6 +92,7 @@ type Simulator struct {
 	lifetime  time.Duration
 	tenants   []*tenant // in listing order
 	byID      map[string]*tenant
+	removed   map[string]*tenant // RemoveTenant keeps them for RestoreTenant
 	nextIndex int
 	hosts     map[string]string // port -> "" (global) or region
 	globalURL string

@@ -88,13 +88,33 @@ func (s *Simulator) RemoveTenant(id string) bool {
 	if _, ok := s.byID[id]; !ok {
 		return false
 	}
-	delete(s.byID, id)
 	for i, t := range s.tenants {
 		if t.spec.ID == id {
 			s.tenants = append(s.tenants[:i:i], s.tenants[i+1:]...)
 			break
 		}
 	}
+	if s.removed == nil {
+		s.removed = map[string]*tenant{}
+	}
+	s.removed[id] = s.byID[id]
+	delete(s.byID, id)
+	return true
+}
+
+// RestoreTenant brings back a removed tenant with its identity and
+// events, as when a customer returns to a partner; events made while it
+// was away are there too (the feed kept running).
+func (s *Simulator) RestoreTenant(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.removed[id]
+	if !ok {
+		return false
+	}
+	delete(s.removed, id)
+	s.byID[id] = t
+	s.tenants = append(s.tenants, t)
 	return true
 }
 

@@ -33,6 +33,12 @@ type Faults struct {
 	ReplayRate       float64  `json:"replay_rate"`       // pages with has_more whose last item comes again on the next page
 	RevokeRate       float64  `json:"revoke_rate"`       // authenticated requests whose token gets revoked (401)
 	ForbiddenTenants []string `json:"forbidden_tenants"` // tenant ids or names whose SIEM calls answer 403
+	// RefuseOldCursor answers a SIEM cursor older than the retention with
+	// 400. Sophos documents the other behaviour (the default here: such a
+	// cursor is served from now-24h), but 400 is what it answers for an
+	// out-of-window from_date and for bad parameters, so a client must
+	// survive it too.
+	RefuseOldCursor bool `json:"refuse_old_cursor"`
 }
 
 // Duration is a time.Duration written as text ("250ms") in JSON.

@@ -87,7 +87,9 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		}
 	}()
 
-	client, err := NewClient(cfg, base)
+	// The client tells the API's clock on the app's clock (from_date and
+	// the 24-hour retention are judged on it).
+	client, err := NewClient(cfg, base, func(o *central.Options) { o.Now = a.now })
 	if err != nil {
 		return nil, err
 	}
@@ -311,45 +313,80 @@ func (a *App) logSweep(rep poll.Report, err error) {
 	}
 	pages, events, fresh := rep.Totals()
 	a.log.Info("sweep", "tenants", len(rep.Tenants), "failed", len(rep.Failed()), "lagging", len(rep.Lagging()),
-		"pages", pages, "events", events, "new_detections", fresh, "took", rep.Ended.Sub(rep.Started).Round(time.Millisecond))
+		"lost", len(rep.Lost()), "pages", pages, "events", events, "new_detections", fresh, "took", rep.Ended.Sub(rep.Started).Round(time.Millisecond))
 }
 
-// alarm tells people of tenants over the lag alarm, by e-mail when it is
-// configured (the log has it in any case).
+// alarm tells people of tenants over the lag alarm and of tenants whose
+// events may be lost (poll.TenantResult.Lost), by e-mail when it is
+// configured (the log has it in any case): one mail per sweep, listing
+// the lost windows first. A tenant is in at most one such mail an hour.
 func (a *App) alarm(ctx context.Context, rep poll.Report) {
 	if a.mailer == nil {
 		return
 	}
 	now := a.now()
-	var lag []poll.TenantResult
+	var due []poll.TenantResult
 	a.alarmMu.Lock()
-	for _, t := range rep.Lagging() {
+	for _, t := range rep.Tenants {
+		if !t.Lagging && t.Lost == nil {
+			continue
+		}
 		if now.Sub(a.lastAlarm[t.TenantID]) >= alarmEvery {
-			lag = append(lag, t)
+			due = append(due, t)
 			a.lastAlarm[t.TenantID] = now
 		}
 	}
 	a.alarmMu.Unlock()
-	if len(lag) == 0 {
+	if len(due) == 0 {
 		return
 	}
 	var b strings.Builder
-	for _, t := range lag {
+	var subject []string
+	lost, lagging := 0, 0
+	for _, t := range due {
+		if w := t.Lost; w != nil {
+			lost++
+			fmt.Fprintf(&b, "%s (%s): %s\n", t.TenantName, t.TenantID, LostText(*w))
+		}
+	}
+	for _, t := range due {
+		if !t.Lagging {
+			continue
+		}
+		lagging++
 		fmt.Fprintf(&b, "%s (%s): not read to the end for %s", t.TenantName, t.TenantID, t.Lag.Round(time.Minute))
 		if t.Err != nil {
 			fmt.Fprintf(&b, "; last error: %v", t.Err)
 		}
 		b.WriteString("\n")
 	}
-	if err := a.mailer.Alarm(ctx, fmt.Sprintf("%d tenant(s) lagging", len(lag)), b.String()); err != nil {
+	if lost > 0 {
+		subject = append(subject, fmt.Sprintf("events lost in %d tenant(s)", lost))
+	}
+	if lagging > 0 {
+		subject = append(subject, fmt.Sprintf("%d tenant(s) lagging", lagging))
+	}
+	if err := a.mailer.Alarm(ctx, strings.Join(subject, ", "), b.String()); err != nil {
 		a.log.Error("lag alarm mail failed", "error", err)
 	}
 }
 
+// LostText says which events of a lost window may never be read, and
+// why: "events created from 2025-03-09T12:00:00Z to 2025-03-09T18:00:00Z
+// (UTC, the API's clock) may be lost: <reason>".
+func LostText(w store.LostWindow) string {
+	s := fmt.Sprintf("events created from %s to %s (UTC, the API's clock) may be lost",
+		w.From.UTC().Format(time.RFC3339), w.To.UTC().Format(time.RFC3339))
+	if w.Reason != "" {
+		s += ": " + w.Reason
+	}
+	return s
+}
+
 // ExitStatus is the exit status of a --once run: 0 when every tenant was
-// read (and none is lagging), 1 otherwise.
+// read, none is lagging and no events were lost; 1 otherwise.
 func ExitStatus(o Outcome, err error) int {
-	if err != nil || len(o.Report.Failed()) > 0 || len(o.Report.Lagging()) > 0 {
+	if err != nil || len(o.Report.Failed()) > 0 || len(o.Report.Lagging()) > 0 || len(o.Report.Lost()) > 0 {
 		return 1
 	}
 	return 0

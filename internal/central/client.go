@@ -110,6 +110,10 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is sent with every request. Default "puawatch".
 	UserAgent string
+	// Now is the local clock: token lifetimes are counted on it, and the
+	// API's clock (APINow) is it plus the offset the answers' Date headers
+	// show. Nil: time.Now. Give the clock the rest of the program uses.
+	Now func() time.Time
 }
 
 // Client is a Sophos Central API client. It is safe for concurrent use;
@@ -131,7 +135,8 @@ type Client struct {
 	log           *slog.Logger
 	ua            string
 	tc            tokenCache
-	now           func() time.Time // token expiry clock
+	now           func() time.Time // the local clock: token expiry, and the base of APINow
+	clock         apiClock         // the API's clock, from the Date of its answers
 	rand          func() float64   // backoff jitter, in [0, 1)
 }
 
@@ -170,6 +175,9 @@ func New(creds Credentials, o Options) (*Client, error) {
 		now:           time.Now,
 		rand:          rand.Float64,
 	}
+	if o.Now != nil {
+		c.now = o.Now
+	}
 	if c.backoffMax < c.backoffBase {
 		c.backoffMax = c.backoffBase
 	}
@@ -201,7 +209,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	hc.Transport = &uaTransport{base: rt, ua: c.ua}
+	hc.Transport = &uaTransport{base: rt, ua: c.ua, date: func(d string) { c.clock.observe(c.log, d, c.now()) }}
 	c.hc = &hc
 	return c, nil
 }
@@ -236,10 +244,12 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 	}
 }
 
-// uaTransport sets the User-Agent, the token request included.
+// uaTransport sets the User-Agent and hands every answer's Date header to
+// date (the API's clock), the token request included.
 type uaTransport struct {
 	base http.RoundTripper
 	ua   string
+	date func(string)
 }
 
 // RoundTrip sends r with the User-Agent set.
@@ -248,7 +258,11 @@ func (t *uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Header.Set("User-Agent", t.ua)
 	}
-	return t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && t.date != nil {
+		t.date(resp.Header.Get("Date"))
+	}
+	return resp, err
 }
 
 // CloseIdleConnections closes the base transport's idle connections.

@@ -11,4 +11,9 @@
 // loopback host when the configured API URL is loopback, so the bearer
 // token never leaves for somewhere else. The client secret never appears
 // in an error or a log line.
+//
+// The client keeps the offset of Sophos Central's clock from the local one,
+// read from the Date header of every answer (the token's first): APINow is
+// the time to compute from_date and judge the 24-hour Retention by.
+// CursorTime reads the position a SIEM cursor stands for.
 package central

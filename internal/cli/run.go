@@ -20,8 +20,8 @@ detection once and notify it through the configured channels.
 Without --once it polls every poll.interval until SIGINT or SIGTERM, then
 finishes the page in hand and stops. With --once it reads every tenant once,
 sends what is due and exits: 0 when every tenant was read, 1 when a tenant
-failed or is lagging (a line per tenant on stderr), 2 for a usage or
-configuration error.`,
+failed, is lagging or may have lost events past the API's 24 hours (a line
+per tenant on stderr), 2 for a usage or configuration error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := cf.load(e)
 			if err != nil {
@@ -54,12 +54,15 @@ configuration error.`,
 			for _, t := range out.Report.Failed() {
 				fmt.Fprintf(e.stderr, "puawatch: tenant %s (%s) failed: %v\n", t.TenantName, t.TenantID, t.Err)
 			}
+			for _, t := range out.Report.Lost() {
+				fmt.Fprintf(e.stderr, "puawatch: tenant %s (%s): %s\n", t.TenantName, t.TenantID, app.LostText(*t.Lost))
+			}
 			for _, t := range out.Report.Lagging() {
 				fmt.Fprintf(e.stderr, "puawatch: tenant %s (%s) lagging: not read to the end for %s\n", t.TenantName, t.TenantID, t.Lag.Round(1e9))
 			}
 			if code := app.ExitStatus(out, err); code != 0 {
 				if err == nil {
-					err = fmt.Errorf("%d tenant(s) failed, %d lagging", len(out.Report.Failed()), len(out.Report.Lagging()))
+					err = fmt.Errorf("%d tenant(s) failed, %d lagging, %d with lost events", len(out.Report.Failed()), len(out.Report.Lagging()), len(out.Report.Lost()))
 				}
 				return &exitCodeError{code: code, msg: err.Error()}
 			}

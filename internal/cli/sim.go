@@ -77,6 +77,7 @@ With a fixed --addr port P, region i listens on P+1+i (in --regions order).`,
 	fl.Float64Var(&f.faults.ReplayRate, "fault-replay-rate", 0, "share of pages whose last item comes again on the next page")
 	fl.Float64Var(&f.faults.RevokeRate, "fault-revoke-rate", 0, "share of authenticated requests whose token gets revoked (401)")
 	fl.StringSliceVar(&f.faults.ForbiddenTenants, "fault-forbidden-tenant", nil, "tenant id or name whose SIEM calls answer 403 (repeatable)")
+	fl.BoolVar(&f.faults.RefuseOldCursor, "fault-refuse-old-cursor", false, "answer 400 to a SIEM cursor older than 24 hours (default: serve it from now-24h, as Sophos documents)")
 	fl.BoolVar(&f.useTLS, "tls", false, "serve HTTPS with a fresh CA and certificate; the CA is written to --ca-file")
 	fl.StringVar(&f.caFile, "ca-file", "puawatch-sim-ca.pem", "where --tls writes the CA certificate (use it as SSL_CERT_FILE)")
 	fl.StringSliceVar(&f.tlsHosts, "tls-host", nil, "extra host names or IPs for the certificate (localhost and 127.0.0.1 are always in it)")

@@ -28,6 +28,7 @@ type MemStore struct {
 	// FailClaim, when set, is returned by ClaimOutbox.
 	FailClaim error
 	groups    map[string]*memGroup // channel + "\x00" + group key
+	lost      []store.LostWindow   // by tenant id and From
 }
 
 type memGroup struct{ nextFlush, lastSent time.Time }
@@ -342,6 +343,54 @@ func (s *MemStore) SetOverlapAt(ctx context.Context, tenantID string, at time.Ti
 	t.OverlapAt = norm(at)
 	s.tenants[tenantID] = t
 	return nil
+}
+
+// AddLostWindow implements store.Store: the window of a tenant and From
+// is one, whose To only grows.
+func (s *MemStore) AddLostWindow(ctx context.Context, w store.LostWindow) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.TenantID, w.Reason = text(w.TenantID), text(w.Reason)
+	w.From, w.To, w.DetectedAt = norm(w.From), norm(w.To), norm(w.DetectedAt)
+	switch {
+	case w.TenantID == "":
+		return errors.New("memstore: lost window with an empty tenant id")
+	case w.From.IsZero() || w.DetectedAt.IsZero():
+		return errors.New("memstore: lost window without From or DetectedAt")
+	case !w.To.After(w.From):
+		return fmt.Errorf("memstore: lost window To %s is not after From %s", w.To, w.From)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmpKey := func(a, b store.LostWindow) int {
+		return cmp.Or(strings.Compare(a.TenantID, b.TenantID), a.From.Compare(b.From))
+	}
+	i, found := slices.BinarySearchFunc(s.lost, w, cmpKey)
+	if found {
+		if w.To.After(s.lost[i].To) {
+			s.lost[i].To, s.lost[i].Reason = w.To, w.Reason
+		}
+		return nil
+	}
+	s.lost = slices.Insert(s.lost, i, w)
+	return nil
+}
+
+// LostWindows implements store.Store.
+func (s *MemStore) LostWindows(ctx context.Context, tenantID string) ([]store.LostWindow, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.LostWindow
+	for _, w := range s.lost {
+		if tenantID == "" || w.TenantID == tenantID {
+			out = append(out, w)
+		}
+	}
+	return out, nil
 }
 
 // ClaimOutbox implements store.Store.

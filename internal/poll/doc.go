@@ -12,6 +12,16 @@
 // the end for longer than LagAlarm is reported as lagging: past 24 hours
 // its events are gone for good.
 //
+// Times sent to the API (from_date) are on the API's clock, which the
+// central client learns from the Date of its answers, so a local clock
+// that is off does not push from_date out of the API's 24 hours. Before a
+// tenant is read, the point its feed was read up to (last read to the end,
+// or the cursor's position) is compared with those 24 hours: a window of
+// events the API has already dropped is reported as lost (TenantResult.Lost,
+// Report.Lost, the log and the store's LostWindows). A stored cursor the
+// API refuses (400) is replaced by a from_date, reporting any gap the same
+// way, so the tenant is not stuck on it.
+//
 // One failing tenant never holds up the others: its error is stored and
 // reported with the tenant's name. Rate limits, retries and backoff live in
 // the central client.

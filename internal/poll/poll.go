@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -39,7 +40,10 @@ const (
 )
 
 // Source is what the poller needs of Sophos Central; *central.Client is
-// one.
+// one. A Source that also tells the API's clock (APINow() time.Time, as
+// *central.Client does from the Date of its answers, on the clock given
+// as Options.Now) has from_date and the 24-hour retention judged on that
+// clock; otherwise the API is taken to share Options.Now.
 type Source interface {
 	Whoami(ctx context.Context) (central.Whoami, error)
 	Tenants(ctx context.Context, who central.Whoami) ([]central.Tenant, error)
@@ -150,6 +154,10 @@ type TenantResult struct {
 	Err        error         // nil when the tenant was read to the end
 	Lag        time.Duration // time since the tenant was last read to the end
 	Lagging    bool          // Lag is over the lag alarm
+	// Lost is the window of the tenant's events that may be lost (the
+	// API dropped them, 24 hours on, before they were read), found
+	// before this read; nil: none. It is also in the store.
+	Lost *store.LostWindow
 }
 
 // Report is how a sweep went.
@@ -175,6 +183,17 @@ func (r Report) Lagging() []TenantResult {
 	var out []TenantResult
 	for _, t := range r.Tenants {
 		if t.Lagging {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Lost lists the tenants whose events of some window may be lost.
+func (r Report) Lost() []TenantResult {
+	var out []TenantResult
+	for _, t := range r.Tenants {
+		if t.Lost != nil {
 			out = append(out, t)
 		}
 	}
@@ -355,6 +374,12 @@ func matchTenant(pats glob.List, t central.Tenant) bool {
 
 // readTenant reads one tenant's feed to the end, then the overlap window
 // when due. stop is the sweep's stop signal, work the context of calls.
+//
+// from_date is computed on the API's clock. Before reading, the point the
+// feed was read up to is compared with the API's 24 hours: what lies
+// between is reported as lost (log, result, store). A stored cursor the
+// API refuses (400) is replaced by a from_date: the point read up to, or
+// the oldest the API accepts, reporting the gap the same way.
 func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st store.Tenant) TenantResult {
 	res := TenantResult{TenantID: t.ID, TenantName: t.DisplayName()}
 	log := p.o.Logger.With("tenant_id", t.ID, "tenant", res.TenantName)
@@ -363,14 +388,39 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 	if p.o.Initial == "silent" && st.LastRead.IsZero() {
 		route = nil // the first read, to its end, stores without notifying
 	}
+	apiNow := p.apiNow()
+	skew := apiNow.Sub(p.o.Now()) // the API's clock less ours
 	req := central.EventsRequest{Tenant: t, Cursor: st.Cursor, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
+	var resume time.Time
+	var lostErr error
 	if first {
-		req.FromDate = p.o.Now().Add(-p.o.Lookback)
+		req.FromDate = apiNow.Add(-p.o.Lookback)
+	} else if resume = p.resumePoint(st, skew); !resume.IsZero() {
+		if oldest := apiNow.Add(-central.Retention); resume.Before(oldest) {
+			lostErr = p.lost(work, log, &res, store.LostWindow{TenantID: t.ID, From: resume, To: oldest,
+				Reason: "the feed was not read for longer than the API keeps events (24 hours)"})
+		}
 	}
 	err := p.readPages(stop, work, t, req, route, true, &res)
+	if err != nil && !first && res.Pages == 0 && cursorRefused(err) && stop.Err() == nil {
+		// The stored cursor is refused: read by date from where the feed
+		// was read up to, or from the oldest from_date the API accepts.
+		from := p.apiNow().Add(-MaxLookback)
+		if resume.After(from) {
+			from = resume
+		}
+		log.Warn("the API refused the stored cursor; reading again by from_date", "from", from, "error", err)
+		if !resume.IsZero() && resume.Before(from) {
+			lostErr = p.lost(work, log, &res, store.LostWindow{TenantID: t.ID, From: resume, To: from,
+				Reason: fmt.Sprintf("the API refused the stored cursor (%v); read again from the oldest from_date it accepts", err)})
+		}
+		req.Cursor, req.FromDate = "", from
+		err = p.readPages(stop, work, t, req, route, true, &res)
+	}
 	if err == nil && stop.Err() == nil && p.o.Overlap > 0 && !first && p.o.Now().Sub(st.OverlapAt) >= p.o.OverlapEvery {
-		from := p.o.Now().Add(-p.o.Overlap)
-		if lim := p.o.Now().Add(-p.o.Lookback); from.Before(lim) {
+		now := p.apiNow()
+		from := now.Add(-p.o.Overlap)
+		if lim := now.Add(-p.o.Lookback); from.Before(lim) {
 			from = lim
 		}
 		oreq := central.EventsRequest{Tenant: t, FromDate: from, Limit: p.o.PageLimit, OffsetMins: p.o.OffsetMinutes}
@@ -383,6 +433,9 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 				log.Warn("overlap re-read found detections the cursor had passed", "count", res.New-before)
 			}
 		}
+	}
+	if err == nil && lostErr != nil {
+		err = fmt.Errorf("store lost window: %w", lostErr)
 	}
 	if err != nil {
 		if stop.Err() != nil && work.Err() != nil {
@@ -397,6 +450,56 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 		}
 	}
 	return res
+}
+
+// apiNow is the API's clock: the Source's, when it tells it.
+func (p *Poller) apiNow() time.Time {
+	if c, ok := p.o.Source.(interface{ APINow() time.Time }); ok {
+		return c.APINow()
+	}
+	return p.o.Now()
+}
+
+// resumePoint is the point, on the API's clock, up to which a tenant's
+// feed was read: the later of its last read to the end (less the minutes
+// from_date_offset_minutes held back) and the position of its cursor
+// (central.CursorTime); for a tenant never read to the end whose cursor
+// does not read, the start of its first read. Zero: not known. skew is
+// the API's clock less the local one, which the stored times are on.
+func (p *Poller) resumePoint(st store.Tenant, skew time.Duration) time.Time {
+	var at time.Time
+	if !st.LastRead.IsZero() {
+		at = st.LastRead.Add(skew - time.Duration(p.o.OffsetMinutes)*time.Minute)
+	}
+	if ct, ok := central.CursorTime(st.Cursor); ok && ct.After(at) {
+		at = ct
+	}
+	if at.IsZero() && !st.FirstSeen.IsZero() {
+		at = st.FirstSeen.Add(skew - p.o.Lookback)
+	}
+	return at
+}
+
+// lost reports a window of a tenant's events that may be lost: in the
+// result, in the log and in the store. The store's error is returned.
+func (p *Poller) lost(ctx context.Context, log *slog.Logger, res *TenantResult, w store.LostWindow) error {
+	w.DetectedAt = p.o.Now()
+	res.Lost = &w
+	log.Error("events may be lost: the API no longer serves them (it keeps 24 hours)",
+		"from", w.From.UTC(), "to", w.To.UTC(), "reason", w.Reason)
+	if err := p.o.Store.AddLostWindow(ctx, w); err != nil {
+		log.Error("store lost window", "error", err)
+		return err
+	}
+	return nil
+}
+
+// cursorRefused tells whether err is the API refusing an events request
+// as bad (400): for a request with a stored cursor, the cursor (too old,
+// or not one the API knows).
+func cursorRefused(err error) bool {
+	var ae *central.APIError
+	return errors.As(err, &ae) && ae.Op == "events" && ae.Status == http.StatusBadRequest
 }
 
 var errStopped = errors.New("stopped before the end of the feed")

@@ -121,7 +121,7 @@ func newEnv(t *testing.T, idType string, mod func(*sim.Config)) *env {
 	cfg.Now = clk.Now
 	cfg.Tenants = 3
 	cfg.EventsPerTenant = 150
-	cfg.TokenLifetime = 72 * time.Hour // the client's token clock is real time
+	cfg.TokenLifetime = 72 * time.Hour
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -145,6 +145,7 @@ func newEnv(t *testing.T, idType string, mod func(*sim.Config)) *env {
 			APIURL:      srv.GlobalURL,
 			HTTPClient:  &http.Client{Transport: tr},
 			NoLimits:    true,
+			Now:         clk.Now, // the watcher's clock: the API's is told by its Date headers
 			Timeout:     10 * time.Second,
 			MaxAttempts: 3,
 			BackoffBase: time.Millisecond,

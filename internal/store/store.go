@@ -56,6 +56,18 @@ type Tenant struct {
 	UpdatedAt time.Time
 }
 
+// LostWindow is a span of a tenant's SIEM events that may never have been
+// read: the API keeps events for 24 hours, and puawatch had not read past
+// From when the API dropped them (the watcher was down, the tenant could
+// not be read, or the API refused the stored cursor). Events created in
+// [From, To), on the API's clock, may be lost.
+type LostWindow struct {
+	TenantID   string
+	From, To   time.Time
+	Reason     string    // how it came about, for people
+	DetectedAt time.Time // when puawatch first noticed (the local clock)
+}
+
 // Detection is one PUA detection (or follow-up) event as stored.
 type Detection struct {
 	EventID      string // the Sophos event id: the key
@@ -192,6 +204,16 @@ type Store interface {
 	// SetOverlapAt records the end of an overlap re-read. A tenant not
 	// stored yet is created.
 	SetOverlapAt(ctx context.Context, tenantID string, at time.Time) error
+	// AddLostWindow records that a tenant's events of [w.From, w.To) may
+	// be lost. A window of the same tenant and From is the same window:
+	// adding it again changes nothing, unless its To is later, which
+	// extends the stored window to it (with the new Reason); DetectedAt
+	// stays the first. An empty TenantID, a zero From or DetectedAt, or a
+	// To not after From is an error.
+	AddLostWindow(ctx context.Context, w LostWindow) error
+	// LostWindows lists the lost windows of a tenant, or of every tenant
+	// with tenantID "", ordered by tenant id and From.
+	LostWindows(ctx context.Context, tenantID string) ([]LostWindow, error)
 
 	// ClaimOutbox claims due pending rows (oldest first) for c.Owner until
 	// c.Now+c.Lease, atomically: two owners never hold the same row. It

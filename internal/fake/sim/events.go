@@ -430,6 +430,12 @@ func (s *Simulator) parsePageQuery(r *http.Request, now time.Time, alerts bool) 
 		if err != nil {
 			return q, err
 		}
+		s.mu.RLock()
+		refuse := s.faults.RefuseOldCursor
+		s.mu.RUnlock()
+		if refuse && p.created < ms(now.Add(-Retention)) {
+			return q, fmt.Errorf("cursor is older than 24 hours: start again with a from_date within the last 24 hours")
+		}
 		q.start = p
 	case fd != "":
 		sec, err := strconv.ParseInt(fd, 10, 64)
@@ -467,3 +473,8 @@ func (s *Simulator) parsePageQuery(r *http.Request, now time.Time, alerts bool) 
 	}
 	return q, nil
 }
+
+// CursorAt is a cursor as this simulator issues it, placed just before t:
+// a read from it returns the events created at or after t (tests use it
+// to make a watcher's stored state as of some time ago).
+func CursorAt(t time.Time) string { return encodeCursor(position{created: ms(t), seq: -1}) }

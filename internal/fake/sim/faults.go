@@ -36,6 +36,12 @@ type Faults struct {
 	// OmitRetryAfter answers rate limits with 429 but no Retry-After
 	// header, which the API documentation does not promise.
 	OmitRetryAfter bool `json:"omit_retry_after"`
+	// RefuseOldCursor answers a SIEM cursor older than the retention with
+	// 400. Sophos documents the other behaviour (the default here: such a
+	// cursor is served from now-24h), but 400 is what it answers for an
+	// out-of-window from_date and for bad parameters, so a client must
+	// survive it too.
+	RefuseOldCursor bool `json:"refuse_old_cursor"`
 }
 
 // Duration is a time.Duration written as text ("250ms") in JSON.

@@ -307,6 +307,9 @@ func (s *Simulator) role(r *http.Request) (string, bool) {
 
 // ServeHTTP serves the request as the host it reached.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The Date of every answer is the simulator's clock, as Sophos's is
+	// its own: clients learn the API's time from it.
+	w.Header().Set("Date", s.now().Format(http.TimeFormat))
 	region, ok := s.role(r)
 	if !ok {
 		writeError(w, http.StatusMisdirectedRequest, "misdirectedRequest", "this simulator does not serve host "+r.Host)

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TextSanitized", testSanitized},
 		{"RoutedGroups", testRoutedGroups},
 		{"ClaimWholeGroups", testClaimWholeGroups},
+		{"LostWindows", testLostWindows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1204,4 +1205,86 @@ func ToChannels(channels []string) func(store.Detection) []store.Delivery {
 		}
 		return out
 	}
+}
+
+func checkLostWindows(t *testing.T, label string, got, want []store.LostWindow) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d lost windows %+v, want %d %+v", label, len(got), got, len(want), want)
+	}
+	for i := range want {
+		var d differ
+		d.str("TenantID", got[i].TenantID, want[i].TenantID)
+		d.time("From", got[i].From, want[i].From)
+		d.time("To", got[i].To, want[i].To)
+		d.str("Reason", got[i].Reason, want[i].Reason)
+		d.time("DetectedAt", got[i].DetectedAt, want[i].DetectedAt)
+		if len(d) > 0 {
+			t.Errorf("%s: window %d: %s", label, i, strings.Join(d, "; "))
+		}
+	}
+}
+
+func lostWindows(t *testing.T, s store.Store, tenantID string) []store.LostWindow {
+	t.Helper()
+	ws, err := s.LostWindows(t.Context(), tenantID)
+	if err != nil {
+		t.Fatalf("LostWindows(%q): %v", tenantID, err)
+	}
+	return ws
+}
+
+// testLostWindows: a window is keyed by tenant and From; adding it again
+// is a no-op, a later To extends it (DetectedAt stays), an earlier To
+// changes nothing; listing is per tenant or all, ordered; bad windows are
+// refused and change nothing.
+func testLostWindows(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if ws := lostWindows(t, s, ""); len(ws) != 0 {
+		t.Fatalf("a new store lists lost windows: %+v", ws)
+	}
+	from := base.Add(-30 * time.Hour)
+	add := func(w store.LostWindow) {
+		t.Helper()
+		if err := s.AddLostWindow(ctx, w); err != nil {
+			t.Fatalf("AddLostWindow(%+v): %v", w, err)
+		}
+	}
+	b1 := store.LostWindow{TenantID: "b", From: from, To: from.Add(6 * time.Hour), Reason: "watcher down", DetectedAt: base}
+	add(b1)
+	add(b1) // the same window again
+	checkLostWindows(t, "after adding one window twice", lostWindows(t, s, "b"), []store.LostWindow{b1})
+
+	// A later To extends it, with the new reason; DetectedAt stays.
+	b1later := store.LostWindow{TenantID: "b", From: from, To: from.Add(7 * time.Hour), Reason: "cursor refused", DetectedAt: base.Add(time.Hour)}
+	add(b1later)
+	want := b1later
+	want.DetectedAt = b1.DetectedAt
+	checkLostWindows(t, "after a later To", lostWindows(t, s, "b"), []store.LostWindow{want})
+	// An earlier To does not shrink it.
+	add(store.LostWindow{TenantID: "b", From: from, To: from.Add(time.Hour), Reason: "older news", DetectedAt: base.Add(2 * time.Hour)})
+	checkLostWindows(t, "after an earlier To", lostWindows(t, s, "b"), []store.LostWindow{want})
+
+	// Another window of b, an earlier one, and one of a.
+	b0 := store.LostWindow{TenantID: "b", From: from.Add(-48 * time.Hour), To: from.Add(-40 * time.Hour), Reason: "", DetectedAt: base}
+	a1 := store.LostWindow{TenantID: "a", From: from.Add(time.Hour), To: from.Add(2 * time.Hour), Reason: "cursor refused", DetectedAt: base}
+	add(b0)
+	add(a1)
+	checkLostWindows(t, "tenant b", lostWindows(t, s, "b"), []store.LostWindow{b0, want})
+	checkLostWindows(t, "tenant a", lostWindows(t, s, "a"), []store.LostWindow{a1})
+	checkLostWindows(t, "all tenants", lostWindows(t, s, ""), []store.LostWindow{a1, b0, want})
+	checkLostWindows(t, "a tenant without windows", lostWindows(t, s, "zz"), nil)
+
+	for name, w := range map[string]store.LostWindow{
+		"empty tenant id":  {From: from, To: from.Add(time.Hour), DetectedAt: base},
+		"zero From":        {TenantID: "c", To: from.Add(time.Hour), DetectedAt: base},
+		"zero DetectedAt":  {TenantID: "c", From: from, To: from.Add(time.Hour)},
+		"To before From":   {TenantID: "c", From: from, To: from.Add(-time.Hour), DetectedAt: base},
+		"To equal to From": {TenantID: "c", From: from, To: from.Add(time.Microsecond), DetectedAt: base},
+	} {
+		if err := s.AddLostWindow(ctx, w); err == nil {
+			t.Errorf("AddLostWindow accepted a window with %s", name)
+		}
+	}
+	checkLostWindows(t, "after refused windows", lostWindows(t, s, ""), []store.LostWindow{a1, b0, want})
 }

@@ -1,0 +1,14 @@
+-- +goose Up
+-- Spans of a tenant's events that may never have been read (the API keeps
+-- 24 hours): events created in [from_at, to_at), on the API's clock.
+CREATE TABLE lost_windows (
+    tenant_id   TEXT    NOT NULL CHECK (tenant_id <> ''),
+    from_at     INTEGER NOT NULL,
+    to_at       INTEGER NOT NULL CHECK (to_at > from_at),
+    reason      TEXT    NOT NULL DEFAULT '',
+    detected_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, from_at)
+) STRICT;
+
+-- +goose Down
+DROP TABLE lost_windows;

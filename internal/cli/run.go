@@ -34,7 +34,7 @@ configuration error.`,
 				cfg.Poll.Initial = initial
 			}
 			log := logger(e.stderr, cfg.Log)
-			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout})
+			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore})
 			if err != nil {
 				return err // exit 2 for an *app.ConfigError, else 1
 			}

@@ -40,6 +40,9 @@ type Deps struct {
 	OnDetections func(tenant central.Tenant, fresh []store.Detection)
 	// Owner names this instance in outbox claims; "" makes one.
 	Owner string
+	// OnNewStore is told the path of the SQLite file when New created a
+	// new store (sqlstore.WithCreated); the command line prints it.
+	OnNewStore func(path string)
 }
 
 // App is a configured puawatch.
@@ -108,7 +111,10 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 
 	// A store that cannot be opened (the database is down, the file system
 	// refuses) is a run-time failure.
-	st, err := sqlstore.Open(ctx, cfg.Store.DB, sqlstore.WithLogger(base.With("component", "store")))
+	if err := cfg.Store.MakeStateDir(); err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, cfg.Store.DB, sqlstore.WithLogger(base.With("component", "store")), sqlstore.WithCreated(d.OnNewStore))
 	if err != nil {
 		return nil, err
 	}

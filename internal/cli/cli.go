@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/puawatch/puawatch/internal/app"
 	"github.com/spf13/cobra"
@@ -100,11 +102,27 @@ func newRoot(e *env) *cobra.Command {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newOutboxCmd(e), newNotifyCmd(e), newSimCmd(e), newVersionCmd(e))
+	// cobra adds these two itself when it runs; added now, the walk below
+	// gives them the same rules.
+	root.SetHelpCommand(newHelpCmd())
+	root.InitDefaultCompletionCmd()
 	// Unknown subcommands and stray arguments are usage errors too, at
-	// every level of the command tree.
+	// every level of the command tree: a command group (config, outbox,
+	// ...) run with an argument that names none of its commands says so and
+	// suggests the nearest, instead of printing its help and exiting 0.
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.Args == nil {
+		switch {
+		case c.HasSubCommands() && !c.Runnable():
+			c.Args = cobra.ArbitraryArgs
+			c.DisableFlagsInUseLine = true
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return unknownCommand(cmd, args[0])
+				}
+				return cmd.Help()
+			}
+		case c.Args == nil:
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if len(args) > 0 {
 					return flagError{fmt.Errorf("unknown command or argument %q for %q", args[0], cmd.CommandPath())}
@@ -118,6 +136,46 @@ func newRoot(e *env) *cobra.Command {
 	}
 	walk(root)
 	return root
+}
+
+// unknownCommand is the usage error for name, which is none of parent's
+// commands: it names the nearest ones (cobra's SuggestionsFor, first
+// within a Levenshtein distance of 1, else of 2; a prefix counts too).
+func unknownCommand(parent *cobra.Command, name string) error {
+	var near []string
+	for d := 1; d <= 2 && len(near) == 0; d++ {
+		parent.SuggestionsMinimumDistance = d
+		near = parent.SuggestionsFor(name)
+	}
+	hint := ""
+	if len(near) > 0 {
+		q := make([]string, len(near))
+		for i, n := range near {
+			q[i] = strconv.Quote(n)
+		}
+		hint = "; did you mean " + strings.Join(q, " or ") + "?"
+	}
+	return flagError{fmt.Errorf("unknown command %q for %q%s (see '%s --help')", name, parent.CommandPath(), hint, parent.CommandPath())}
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic is a
+// usage error like an unknown command.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return flagError{err}
+			}
+			if len(rest) > 0 {
+				return unknownCommand(cmd, rest[0])
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 func newVersionCmd(e *env) *cobra.Command {

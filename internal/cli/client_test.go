@@ -150,6 +150,7 @@ func TestLoginUnreachableSaysSo(t *testing.T) {
 	environ := map[string]string{
 		"PUAWATCH_AUTH_URL": "http://" + addr + "/api/v2/oauth2/token",
 		"PUAWATCH_API_URL":  "http://" + addr,
+		"HOME":              t.TempDir(), // login validates the configuration as run reads it, the store's place too
 	}
 	start := time.Now()
 	r := runCLI(t, environ, "some-id\nsome-secret\n", "login", "--credentials", creds)

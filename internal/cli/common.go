@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/puawatch/puawatch/internal/config"
@@ -60,6 +61,16 @@ func logger(w io.Writer, c config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newStore tells the user that a new, empty store was created at path:
+// one line on stderr, since a new store notifies every detection of the
+// last day again.
+func (e *env) newStore(path string) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	fmt.Fprintf(e.stderr, "puawatch: created a new store at %s\n", path)
 }
 
 func (e *env) getenv(k string) string {

@@ -48,7 +48,7 @@ func newDetectionsCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&tenant, "tenant", "", "only this tenant id")
 	c.Flags().DurationVar(&since, "since", 0, "only detections created within this duration (e.g. 24h)")
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many (newest first; 0: all)")
-	c.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB or store.db of the configuration)")
+	c.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB, else store.db of the configuration, else puawatch.db in the state directory)")
 	return c
 }
 

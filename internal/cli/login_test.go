@@ -16,7 +16,7 @@ func TestLoginStoresCredentialsThatRunUses(t *testing.T) {
 	creds := filepath.Join(dir, "creds.yaml")
 	stdin := w.partner.ClientID + "\n" + w.partner.ClientSecret + "\n"
 
-	r := runCLI(t, map[string]string{}, stdin, "login", "--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
+	r := runCLI(t, map[string]string{"HOME": w.dir}, stdin, "login", "--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
 	if r.code != ExitOK {
 		t.Fatalf("login: want exit 0\n%s", r)
 	}
@@ -54,7 +54,7 @@ func TestLoginStoresCredentialsThatRunUses(t *testing.T) {
 	// A refused login leaves the stored credentials as they were.
 	before, _ := os.ReadFile(creds)
 	const wrong = "Wrong-Secret-badc0de"
-	r = runCLI(t, map[string]string{}, w.partner.ClientID+"\n"+wrong+"\n", "login",
+	r = runCLI(t, map[string]string{"HOME": w.dir}, w.partner.ClientID+"\n"+wrong+"\n", "login",
 		"--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
 	if r.code == ExitOK {
 		t.Errorf("login with a wrong secret exited 0\n%s", r)
@@ -71,7 +71,7 @@ func TestLoginWrongSecretStoresNothing(t *testing.T) {
 	dir := filepath.Join(w.dir, "config")
 	creds := filepath.Join(dir, "creds.yaml")
 	const wrong = "Wrong-Secret-feedbeef"
-	r := runCLI(t, map[string]string{}, w.partner.ClientID+"\n"+wrong+"\n", "login",
+	r := runCLI(t, map[string]string{"HOME": w.dir}, w.partner.ClientID+"\n"+wrong+"\n", "login",
 		"--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
 	if r.code == ExitOK {
 		t.Fatalf("login with a wrong secret: want a non-zero exit\n%s", r)
@@ -88,7 +88,7 @@ func TestLoginWrongSecretStoresNothing(t *testing.T) {
 	}
 
 	// Neither an id nor a secret: a usage error, nothing asked of Sophos.
-	r = runCLI(t, map[string]string{}, "\n\n", "login", "--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
+	r = runCLI(t, map[string]string{"HOME": w.dir}, "\n\n", "login", "--auth-url", w.sim.TokenURL(), "--api-url", w.srv.GlobalURL, "--credentials", creds)
 	if r.code != ExitUsage {
 		t.Errorf("login with empty input: want exit 2\n%s", r)
 	}

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ func newOutboxCmd(e *env) *cobra.Command {
 		},
 	}
 	cf.register(list)
-	list.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB or store.db of the configuration)")
+	list.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB, else store.db of the configuration, else puawatch.db in the state directory)")
 	list.Flags().StringSliceVar(&states, "state", []string{store.StatePending, store.StateDead}, "states to list: pending, sent, dead")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
 
@@ -87,24 +88,29 @@ func newOutboxCmd(e *env) *cobra.Command {
 		},
 	}
 	rcf.register(retry)
-	retry.Flags().StringVar(&rdb, "db", "", "store to change (default: PUAWATCH_DB or store.db of the configuration)")
+	retry.Flags().StringVar(&rdb, "db", "", "store to change (default: PUAWATCH_DB, else store.db of the configuration, else puawatch.db in the state directory)")
 	retry.Flags().BoolVar(&all, "all", false, "every dead row")
 	c.AddCommand(list, retry)
 	return c
 }
 
 // openStore opens the store named by --db, PUAWATCH_DB or the
-// configuration.
+// configuration (by default in the state directory), and says so on
+// stderr when it had to create a new one.
 func openStore(cmd *cobra.Command, e *env, cf *configFlags, db string) (*sqlstore.Store, error) {
 	if db == "" {
 		db = e.getenv("PUAWATCH_DB")
 	}
+	st := config.Store{DB: db}
 	if db == "" {
 		cfg, err := cf.load(e)
 		if err != nil {
 			return nil, err
 		}
-		db = cfg.Store.DB
+		st = cfg.Store
 	}
-	return sqlstore.Open(cmd.Context(), db)
+	if err := st.MakeStateDir(); err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(cmd.Context(), st.DB, sqlstore.WithCreated(e.newStore))
 }

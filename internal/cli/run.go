@@ -34,7 +34,7 @@ per tenant on stderr), 2 for a usage or configuration error.`,
 				cfg.Poll.Initial = initial
 			}
 			log := logger(e.stderr, cfg.Log)
-			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout})
+			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore})
 			if err != nil {
 				return err // exit 2 for an *app.ConfigError, else 1
 			}

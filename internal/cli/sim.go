@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/duration"
 	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/spf13/cobra"
 )
@@ -52,7 +56,7 @@ With a fixed --addr port P, region i listens on P+1+i (in --regions order).`,
 	fl.StringVar(&f.mode, "mode", "partner", "credential printed as PUAWATCH_* lines: partner, organization or tenant")
 	fl.Int64Var(&f.cfg.Seed, "seed", f.cfg.Seed, "seed of every generated value (same seed, same data)")
 	fl.IntVar(&f.cfg.Tenants, "tenants", f.cfg.Tenants, "number of tenants")
-	fl.StringSliceVar(&f.regions, "regions", f.cfg.Regions, "data regions, one host each (eu01, eu02, us01, us03, ca01, au01, jp01, br01, in01)")
+	fl.StringSliceVar(&f.regions, "regions", f.cfg.Regions, "data regions, one host each ("+strings.Join(sim.DataRegions(), ", ")+")")
 	fl.IntVar(&f.cfg.EventsPerTenant, "events-per-tenant", f.cfg.EventsPerTenant, "backlog events per tenant at start")
 	fl.DurationVar(&f.cfg.Backlog, "backlog", f.cfg.Backlog, "how far back the backlog reaches (at most 24h)")
 	fl.Float64Var(&f.cfg.Rate, "rate", f.cfg.Rate, "live events per second over all tenants (0: no live stream)")
@@ -90,8 +94,8 @@ func runSim(cmd *cobra.Command, e *env, f *simFlags) error {
 	default:
 		return usagef("--mode must be partner, organization or tenant, not %q", f.mode)
 	}
-	if f.cfg.Tenants < 1 {
-		return usagef("--tenants must be at least 1, not %d", f.cfg.Tenants)
+	if err := f.validate(); err != nil {
+		return err
 	}
 	f.cfg.Regions = f.regions
 	f.faults.Latency, f.faults.HangFor = sim.Duration(f.latency), sim.Duration(f.hangFor)
@@ -130,6 +134,76 @@ func runSim(cmd *cobra.Command, e *env, f *simFlags) error {
 	printSimBanner(e.stdout, s, srv, f, time.Since(start))
 	<-cmd.Context().Done()
 	fmt.Fprintln(e.stderr, "puawatch sim: stopping")
+	return nil
+}
+
+// validate checks every number, duration and region of the flags; each
+// problem names the flag, the value given and the range accepted.
+func (f *simFlags) validate() error {
+	var ps []string
+	add := func(format string, a ...any) { ps = append(ps, fmt.Sprintf(format, a...)) }
+	atLeast := func(flag string, v, lo int) {
+		if v < lo {
+			add("--%s %d is out of range: give %d or more", flag, v, lo)
+		}
+	}
+	share := func(flag string, v float64) {
+		if !(v >= 0 && v <= 1) { // NaN too
+			add("--%s %v is out of range: give a share from 0 to 1", flag, v)
+		}
+	}
+	notNegative := func(flag string, d time.Duration) {
+		if d < 0 {
+			add("--%s %s is out of range: give 0s or more", flag, duration.Duration(d))
+		}
+	}
+	atLeast("tenants", f.cfg.Tenants, 1)
+	atLeast("events-per-tenant", f.cfg.EventsPerTenant, 0)
+	if f.cfg.Backlog <= 0 || f.cfg.Backlog > sim.Retention {
+		add("--backlog %s is out of range: give more than 0s and at most %s (the SIEM API keeps events %s)",
+			duration.Duration(f.cfg.Backlog), duration.Duration(sim.Retention), duration.Duration(sim.Retention))
+	}
+	if !(f.cfg.Rate >= 0) || math.IsInf(f.cfg.Rate, 1) {
+		add("--rate %v is out of range: give 0 or more live events per second (0: no live stream)", f.cfg.Rate)
+	}
+	share("other-share", f.cfg.OtherShare)
+	share("hostile-share", f.cfg.HostileShare)
+	share("tie-share", f.cfg.TieShare)
+	share("late-share", f.cfg.LateShare)
+	notNegative("late-max", f.cfg.LateMax)
+	if f.cfg.TokenLifetime <= 0 {
+		add("--token-lifetime %s is out of range: give more than 0s", duration.Duration(f.cfg.TokenLifetime))
+	}
+	atLeast("max-limit", f.cfg.MaxLimit, 1)
+	atLeast("tenant-page-max", f.cfg.TenantPageMax, 1)
+	atLeast("limit-per-second", f.limits.PerSecond, 0)
+	atLeast("limit-per-minute", f.limits.PerMinute, 0)
+	atLeast("limit-minute-burst", f.limits.MinuteBurst, 0)
+	atLeast("limit-per-day", f.limits.PerDay, 0)
+	share("fault-error-rate", f.faults.ErrorRate)
+	share("fault-hang-rate", f.faults.HangRate)
+	share("fault-malformed-rate", f.faults.MalformedRate)
+	share("fault-replay-rate", f.faults.ReplayRate)
+	share("fault-revoke-rate", f.faults.RevokeRate)
+	notNegative("fault-latency", f.latency)
+	notNegative("fault-hang-for", f.hangFor)
+	known := sim.DataRegions()
+	if len(f.regions) == 0 {
+		add("--regions is empty: name one or more of %s", strings.Join(known, ", "))
+	}
+	seen := map[string]bool{}
+	for _, r := range f.regions {
+		switch {
+		case !slices.Contains(known, r):
+			add("--regions %q is not a data region: use %s", r, strings.Join(known, ", "))
+		case seen[r]:
+			add("--regions names %q twice: name each region once", r)
+		}
+		seen[r] = true
+	}
+	if len(ps) > 0 {
+		return usagef("%s", strings.Join(ps, "; "))
+	}
 	return nil
 }
 

@@ -314,9 +314,23 @@ func TestSimUsageErrors(t *testing.T) {
 		{"bogus mode", []string{"sim", "--mode", "bogus"}, []string{"--mode", "bogus"}},
 		{"unknown flag", []string{"sim", "--no-such-flag"}, []string{"no-such-flag"}},
 		{"no tenants", []string{"sim", "--tenants", "0"}, []string{"--tenants"}},
-		{"rate out of range", []string{"sim", "--fault-error-rate", "1.5"}, []string{"error_rate"}},
+		{"rate out of range", []string{"sim", "--fault-error-rate", "1.5"}, []string{"--fault-error-rate 1.5", "from 0 to 1"}},
 		{"stray argument", []string{"sim", "extra"}, []string{"extra"}},
 		{"bad flag value", []string{"sim", "--tenants", "many"}, []string{"--tenants"}},
+		// Each names the flag, the value and the range accepted.
+		{"negative rate", []string{"sim", "--rate", "-1"}, []string{"--rate -1", "0 or more"}},
+		{"share above 1", []string{"sim", "--hostile-share", "2"}, []string{"--hostile-share 2", "from 0 to 1"}},
+		{"negative share", []string{"sim", "--late-share", "-0.1"}, []string{"--late-share -0.1", "from 0 to 1"}},
+		{"unknown region", []string{"sim", "--regions", "eu01,mars01"}, []string{"--regions", `"mars01"`, "eu01, eu02, us01"}},
+		{"duplicate region", []string{"sim", "--regions", "eu01,eu01"}, []string{"--regions", `"eu01"`, "twice"}},
+		{"backlog past retention", []string{"sim", "--backlog", "48h"}, []string{"--backlog 48h", "at most 24h"}},
+		{"no backlog span", []string{"sim", "--backlog", "0s"}, []string{"--backlog 0s", "more than 0s"}},
+		{"negative backlog events", []string{"sim", "--events-per-tenant", "-5"}, []string{"--events-per-tenant -5", "0 or more"}},
+		{"zero token lifetime", []string{"sim", "--token-lifetime", "0s"}, []string{"--token-lifetime 0s", "more than 0s"}},
+		{"zero max limit", []string{"sim", "--max-limit", "0"}, []string{"--max-limit 0", "1 or more"}},
+		{"negative limit", []string{"sim", "--limit-per-second", "-1"}, []string{"--limit-per-second -1", "0 or more"}},
+		{"fault rate flag", []string{"sim", "--fault-replay-rate", "3"}, []string{"--fault-replay-rate 3", "from 0 to 1"}},
+		{"negative latency", []string{"sim", "--fault-latency", "-1s"}, []string{"--fault-latency -1s", "0s or more"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,5 +426,51 @@ func TestSimTLS(t *testing.T) {
 				t.Errorf("Main returned %d after cancel, want 0; stderr:\n%s", code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestSimLiveStream: `puawatch sim --rate 100` makes live events as its
+// clock advances (POST /sim/v1/clock), beyond the backlog, and counts them
+// in GET /sim/v1/counters.
+func TestSimLiveStream(t *testing.T) {
+	r := startSimCmd(t, "sim", "--tenants", "2", "--events-per-tenant", "10", "--rate", "100", "--addr", "127.0.0.1:0")
+	b := parseBanner(t, r.waitBanner(t))
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	generated := func() int {
+		t.Helper()
+		resp, err := client.Get(b.global + "/sim/v1/counters")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var c struct {
+			Events map[string]map[string]int `json:"events_generated"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, types := range c.Events {
+			for _, k := range types {
+				n += k
+			}
+		}
+		return n
+	}
+	before := generated()
+	if before < 20 {
+		t.Fatalf("%d events generated, want at least the backlog of 20", before)
+	}
+	resp, err := client.Post(b.global+"/sim/v1/clock", "application/json", strings.NewReader(`{"advance":"1m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /sim/v1/clock: %s", resp.Status)
+	}
+	// A minute at 100 a second.
+	if after := generated(); after < before+6000 {
+		t.Errorf("after the clock advanced a minute: %d events generated, %d before; want at least 6000 more (--rate 100)", after, before)
 	}
 }

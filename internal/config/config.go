@@ -1,6 +1,12 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
@@ -26,8 +32,11 @@ const (
 	// DefaultAPIURL is the Sophos Central global API host (whoami, partner and
 	// organization tenant lists); per-tenant regional hosts come from whoami.
 	DefaultAPIURL = central.DefaultAPIURL
-	// DefaultDB is the SQLite database file used when store.db is not set.
-	DefaultDB = "./puawatch.db"
+	// DefaultDBName is the SQLite file that Load puts in the state
+	// directory (StateDir) when store.db is not set: never the working
+	// directory, so that a run from another directory finds the same
+	// store.
+	DefaultDBName = "puawatch.db"
 	// MaxLookback is the longest poll.lookback accepted (poll.MaxLookback):
 	// Sophos serves SIEM events of the last 24 hours only, and a request for
 	// exactly 24 hours races the server's own clock.
@@ -172,6 +181,52 @@ type Store struct {
 	// DB is a SQLite file path (or file: URI), or a postgres:// or
 	// postgresql:// URL. A URL may carry a password: Redacted hides it.
 	DB string `yaml:"db"`
+	// StateDir is the state directory Load put the default store in
+	// (DB is StateDir/DefaultDBName); "" when store.db was set. Not
+	// configuration: MakeStateDir makes it before the store is opened.
+	StateDir string `yaml:"-"`
+	// stateErr is why Load found no state directory for the default
+	// store; Validate reports it.
+	stateErr error
+}
+
+// MakeStateDir makes StateDir, private to its owner (mode 0700), when it
+// is missing: the default store is about to be created in it. A store.db
+// that was set makes nothing: a missing directory there is an error of
+// the store's, not a directory to make.
+func (s Store) MakeStateDir() error {
+	if s.StateDir == "" {
+		return nil
+	}
+	if _, err := os.Stat(s.StateDir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
+		return fmt.Errorf("store: the state directory for the default store: %w (set store.db or PUAWATCH_DB to put the store elsewhere)", err)
+	}
+	// MkdirAll applies the umask; make the mode exact.
+	return os.Chmod(s.StateDir, 0o700)
+}
+
+// StateDir is the directory puawatch keeps its state in, from the
+// environment getenv: the first of the colon-separated paths in
+// $STATE_DIRECTORY (systemd's StateDirectory=), else
+// $XDG_STATE_HOME/puawatch, else $HOME/.local/state/puawatch. A value
+// that is not an absolute path is ignored, as the XDG base directory
+// specification asks. The directory is not made here (Store.MakeStateDir
+// does).
+func StateDir(getenv func(string) string) (string, error) {
+	first, _, _ := strings.Cut(getenv("STATE_DIRECTORY"), ":")
+	switch xdg, home := getenv("XDG_STATE_HOME"), getenv("HOME"); {
+	case filepath.IsAbs(first):
+		return filepath.Clean(first), nil
+	case filepath.IsAbs(xdg):
+		return filepath.Join(xdg, "puawatch"), nil
+	case filepath.IsAbs(home):
+		return filepath.Join(home, ".local", "state", "puawatch"), nil
+	}
+	return "", errors.New("no state directory for the store: STATE_DIRECTORY, XDG_STATE_HOME and HOME are unset or not absolute paths; " +
+		"set store.db (PUAWATCH_DB) to the store's file or a postgres:// URL, or set HOME")
 }
 
 // Dialect is "postgres" for a postgres:// or postgresql:// URL and
@@ -254,8 +309,10 @@ type Log struct {
 }
 
 // Default returns the configuration used for every key that neither the
-// file nor the environment sets. It has no credentials, so it does not
-// pass Validate by itself. Each call returns fresh slices.
+// file nor the environment sets. It has no credentials and no store.db
+// (Load puts the store in the state directory, which depends on the
+// environment: see StateDir), so it does not pass Validate by itself.
+// Each call returns fresh slices.
 func Default() Config {
 	lim := central.DefaultLimits()
 	return Config{
@@ -280,7 +337,6 @@ func Default() Config {
 			Types:         match.DefaultTypes(),
 			FollowUpTypes: match.DefaultFollowUpTypes(),
 		},
-		Store:   Store{DB: DefaultDB},
 		Message: Message{TimeZone: "UTC"},
 		Notify:  Notify{Lease: Duration(notify.DefaultLease), BackoffBase: Duration(notify.DefaultBackoffBase), BackoffMax: Duration(notify.DefaultBackoffMax)},
 		Log:     Log{Level: "info", Format: "text"},

@@ -44,7 +44,7 @@ func TestDefault(t *testing.T) {
 		{"match.follow_up_types", c.Match.FollowUpTypes, []string{
 			"Event::Endpoint::CorePuaCleanFailed", "Event::Endpoint::Threat::PuaCleanupFailed", "Event::Endpoint::CorePuaRestore",
 			"Event::Endpoint::CorePuaRestoreFailed", "Event::Endpoint::CorePuaReboot"}},
-		{"store.db", c.Store.DB, "./puawatch.db"},
+		{"store.db", c.Store.DB, ""}, // Load puts it in the state directory
 		{"email.smtp_url", c.Email.SMTPURL, secret.Secret("")},
 		{"message.time_zone", c.Message.TimeZone, "UTC"},
 		{"jsonl.path", c.JSONL.Path, ""},
@@ -61,12 +61,13 @@ func TestDefault(t *testing.T) {
 			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
 		}
 	}
-	// Default lacks only the credentials.
+	// Default lacks only the credentials and the store (whose default
+	// depends on the environment).
 	err := Default().Validate()
-	if n := countErrs(err); n != 2 {
-		t.Errorf("Default().Validate() has %d problems, want 2 (client id and secret):\n%v", n, err)
+	if n := countErrs(err); n != 3 {
+		t.Errorf("Default().Validate() has %d problems, want 3 (client id and secret, store.db):\n%v", n, err)
 	}
-	wantErr(t, err, "sophos.client_id", "sophos.client_secret")
+	wantErr(t, err, "sophos.client_id", "sophos.client_secret", "store.db")
 	if err := validConfig().Validate(); err != nil {
 		t.Errorf("defaults with credentials: %v", err)
 	}

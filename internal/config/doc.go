@@ -35,7 +35,7 @@
 //	PUAWATCH_CA_FILE             sophos.ca_file             extra: a TLS-inspecting proxy's CA in a container
 //	PUAWATCH_TENANT_NAME         sophos.tenant_name         extra
 //	PUAWATCH_INTERVAL            poll.interval              extra: duration text, e.g. 5m
-//	PUAWATCH_DB                  store.db                   path or postgres:// URL
+//	PUAWATCH_DB                  store.db                   path or postgres:// URL; default: puawatch.db in the state directory
 //	PUAWATCH_SMTP_URL            email.smtp_url             smtp://[user:pass@]host:port[?starttls=required|none] or smtps://…
 //	PUAWATCH_MAIL_FROM           email.from
 //	PUAWATCH_MAIL_TO             email.to                   comma-separated
@@ -45,6 +45,17 @@
 //	PUAWATCH_LISTEN              listen                     extra: metrics and health address
 //
 // PUAWATCH_CONFIG (the file's path) is read by the command line, not here.
+//
+// # The store
+//
+// Without store.db the store is the SQLite file puawatch.db in the state
+// directory (StateDir), never in the working directory, so that a run
+// from cron and one from a shell find the same store: the first path of
+// $STATE_DIRECTORY (set by systemd's StateDirectory=, which may list
+// several, colon-separated), else $XDG_STATE_HOME/puawatch, else
+// $HOME/.local/state/puawatch. Store.MakeStateDir makes it with mode
+// 0700 when the store is opened; Load does not touch the file system for
+// it.
 //
 // # Secrets
 //

@@ -18,16 +18,22 @@ import (
 	_ "time/tzdata" // email.time_zone tests must not depend on the host's zoneinfo
 )
 
-// env is a fake environment for LoadOptions.Env.
+// testHome is the HOME of every fake environment unless it says
+// otherwise: the default store is under it (validConfig).
+const testHome = "/home/puawatch-test"
+
+// env is a fake environment for LoadOptions.Env, with HOME testHome
+// unless kv sets HOME (to "" for none).
 func env(kv ...string) func(string) string {
-	m := map[string]string{}
+	m := map[string]string{"HOME": testHome}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
 	return func(k string) string { return m[k] }
 }
 
-// noEnv is an empty environment, so the host's PUAWATCH_* never leak in.
+// noEnv is an environment of HOME only, so the host's PUAWATCH_* never
+// leak in.
 var noEnv = env()
 
 // writeFile writes content to name in dir with mode and returns its path.
@@ -46,11 +52,14 @@ func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string
 // credsYAML is the smallest file that passes Validate.
 const credsYAML = "sophos:\n  client_id: cid\n  client_secret_file: %s\n"
 
-// validConfig is Default with credentials: it passes Validate.
+// validConfig is Default with credentials and the default store of the
+// fake environment: what Load gives for them, and it passes Validate.
 func validConfig() Config {
 	c := Default()
 	c.Sophos.ClientID = "cid"
 	c.Sophos.ClientSecret = "csecret"
+	c.Store.StateDir = testHome + "/.local/state/puawatch"
+	c.Store.DB = c.Store.StateDir + "/" + DefaultDBName
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -96,7 +97,8 @@ func envName(p string) string {
 // Load builds the configuration: Default, then the file at o.Path (strict:
 // an unknown key, a value of the wrong type or a second document is an
 // error naming the line), then the environment (which wins over the file),
-// then the client secret file, then stored credentials when neither the
+// then, when neither sets store.db, the default store in the state
+// directory (StateDir(o.Env)/DefaultDBName), then the client secret file, then stored credentials when neither the
 // file nor the environment names a client id or a client secret, and last
 // Validate. Errors are joined, each naming the file and line or the
 // variable or the YAML path. Load returns the configuration built so far
@@ -148,6 +150,15 @@ func Load(o LoadOptions) (Config, error) {
 		cfg.Sophos.ClientSecret = ""
 	case !cfg.Sophos.ClientSecret.Empty() && cfg.Sophos.ClientSecretFile != "":
 		errs = append(errs, errors.New("sophos.client_secret and sophos.client_secret_file are both set: keep one (the file is safer)"))
+	}
+	// Without store.db the store lives in the state directory.
+	if !set["store.db"] {
+		dir, err := StateDir(env)
+		if err != nil {
+			cfg.Store.stateErr = err // Validate reports it with the rest
+		} else {
+			cfg.Store.DB, cfg.Store.StateDir = filepath.Join(dir, DefaultDBName), dir
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, err

@@ -57,6 +57,7 @@ func (c Config) EffectiveReceivers() []EffectiveReceiver {
 	if c.Email.Enabled() {
 		ec := c.Email.Config
 		ec.To = append([]string(nil), ec.To...)
+		ec.Section = "email"
 		out = append(out, EffectiveReceiver{Receiver{Name: "email", Kind: "email", Config: &ec}, "email"})
 	}
 	if c.JSONL.Enabled() {
@@ -70,6 +71,7 @@ func (c Config) EffectiveReceivers() []EffectiveReceiver {
 			er.Config = copyConfig(r.Config)
 			if ec, ok := er.Config.(*email.Config); ok {
 				ec.Inherit(c.Email.Config)
+				ec.Section = er.Section
 			}
 		}
 		out = append(out, er)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,15 +128,17 @@ func (c Config) Validate() error {
 	// store
 	db := strings.TrimSpace(c.Store.DB)
 	switch {
+	case db == "" && c.Store.stateErr != nil:
+		ps.add("store.db", "not set, and %v", c.Store.stateErr)
 	case db == "":
-		ps.add("store.db", "empty: set a SQLite file path such as %s or a postgres:// URL", DefaultDB)
+		ps.add("store.db", "empty: set a SQLite file path such as %s or a postgres:// URL (or leave store.db out: the store is then in the state directory)", filepath.Join("/var/lib/puawatch", DefaultDBName))
 	case store.IsPostgresURL(db):
 		if _, err := url.Parse(db); err != nil {
 			ps.add("store.db", "%s is not a valid URL: write postgres://user:password@host:5432/dbname (%%-escape special characters in the password)", urlpolicy.RedactURL(db))
 		}
 	case strings.Contains(db, "://"):
 		scheme, _, _ := strings.Cut(db, "://")
-		ps.add("store.db", "scheme %q is not supported: use a SQLite file path such as %s or a postgres:// URL", scheme, DefaultDB)
+		ps.add("store.db", "scheme %q is not supported: use a SQLite file path such as %s or a postgres:// URL", scheme, filepath.Join("/var/lib/puawatch", DefaultDBName))
 	}
 
 	// email: the section is the receiver "email" (validated with the

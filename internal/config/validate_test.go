@@ -154,8 +154,8 @@ func TestValidateReportsAll(t *testing.T) {
 	c.Poll.PageLimit = 0
 	c.Log.Format = "xml"
 	err := c.Validate()
-	if n := countErrs(err); n != 5 {
-		t.Errorf("%d problems, want 5 (client id, secret, workers, page limit, log format):\n%v", n, err)
+	if n := countErrs(err); n != 6 {
+		t.Errorf("%d problems, want 6 (client id, secret, store.db, workers, page limit, log format):\n%v", n, err)
 	}
 }
 

@@ -135,7 +135,7 @@ func (s *Simulator) advanceLive(now time.Time) {
 	if rate <= 0 {
 		return
 	}
-	want := uint64(now.Sub(s.t0).Seconds() * rate)
+	want := liveCount(now.Sub(s.t0), rate)
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	if want <= s.liveDone {
@@ -149,7 +149,7 @@ func (s *Simulator) advanceLive(now time.Time) {
 		return
 	}
 	oldest := now.Add(-Retention)
-	if skip := uint64(oldest.Sub(s.t0).Seconds() * rate); skip > s.liveDone {
+	if skip := liveCount(oldest.Sub(s.t0), rate); skip > s.liveDone {
 		s.liveDone = skip // these would already be out of retention
 	}
 	seed := uint64(s.cfg.Seed)
@@ -181,6 +181,18 @@ func (s *Simulator) advanceLive(now time.Time) {
 		t.prune(ms(now))
 		t.mu.Unlock()
 	}
+}
+
+// liveCount is how many live events the stream has made d after its
+// start at rate a second: 0 before the start. (Go leaves the conversion of
+// a negative float to uint64 to the machine: on amd64 it gives about
+// 1.8e19, which once stopped the stream for its first day.)
+func liveCount(d time.Duration, rate float64) uint64 {
+	n := d.Seconds() * rate
+	if n <= 0 {
+		return 0
+	}
+	return uint64(n)
 }
 
 func unit(h uint64) float64 { return float64(h>>11) / float64(1<<53) }

@@ -26,7 +26,7 @@ type Config struct {
 	Tenants         int           // tenants at start
 	Regions         []string      // data regions; each gets its own host
 	EventsPerTenant int           // backlog per tenant at start, spread over Backlog
-	Backlog         time.Duration // how far back the backlog reaches (at most Retention)
+	Backlog         time.Duration // how far back the backlog reaches: more than 0 and at most Retention (else Retention-1h)
 	Rate            float64       // live events per second, all tenants together
 	OtherShare      float64       // share of events outside the PUA family
 	HostileShare    float64       // share of events with hostile endpoint-supplied values
@@ -42,6 +42,10 @@ type Config struct {
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
+
+// DataRegions are the data regions Config.Regions may name: Sophos
+// Central's (eu01, eu02, us01, us02, us03, ca01, au01, jp01, br01, in01).
+func DataRegions() []string { return gen.Regions() }
 
 // DefaultConfig is a small, fault-free simulator: 5 tenants in two regions,
 // 200 backlog events each, no live stream, no rate limits.

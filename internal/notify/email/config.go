@@ -32,6 +32,12 @@ const (
 	// TLSNone sends in the clear; only allowed to loopback hosts (a local
 	// relay).
 	TLSNone TLSMode = "none"
+	// TLSOpportunistic uses STARTTLS when the server offers it and plain
+	// SMTP when it does not (a STARTTLS that fails is an error, never a
+	// fallback); only allowed to loopback hosts, where it is the default:
+	// a local relay often offers no STARTTLS, and nothing leaves the
+	// machine unencrypted on the way to it.
+	TLSOpportunistic TLSMode = "opportunistic"
 )
 
 // Default ports per mode and the default timeout.
@@ -59,7 +65,8 @@ type Config struct {
 	Host string `yaml:"-"`
 	// Port defaults to 587 (starttls), 465 (tls) or 25 (none).
 	Port int `yaml:"-"`
-	// TLS defaults to TLSStartTLS.
+	// TLS defaults to TLSOpportunistic for a loopback host and to
+	// TLSStartTLS for every other.
 	TLS TLSMode `yaml:"-"`
 	// Username enables SMTP AUTH (PLAIN or LOGIN; SCRAM when offered).
 	Username string `yaml:"-"`
@@ -80,6 +87,10 @@ type Config struct {
 	// CentralURL is the Sophos Central address every detection links to
 	// ("": https://central.sophos.com). It must be an http or https URL.
 	CentralURL string `yaml:"-"`
+	// Section is where this configuration is in the file ("email",
+	// "receivers[2].email"): errors name its keys with it
+	// (email.ca_file). "" names them bare (ca_file).
+	Section string `yaml:"-"`
 	// Template is the path of a Go text/template file, executed over a
 	// render.View, whose output is the text/plain part of every mail
 	// instead of the default layout. The text/html part is then that same
@@ -125,9 +136,21 @@ func (c *Config) Build(env notify.Env) (notify.Notifier, error) {
 // mode returns the effective TLS mode.
 func (c Config) mode() TLSMode {
 	if c.TLS == "" {
+		if urlpolicy.Loopback(c.Host) {
+			return TLSOpportunistic
+		}
 		return TLSStartTLS
 	}
 	return c.TLS
+}
+
+// key is how messages name the key k of this section: email.ca_file,
+// receivers[2].email.ca_file, or ca_file without a Section.
+func (c Config) key(k string) string {
+	if c.Section == "" {
+		return k
+	}
+	return c.Section + "." + k
 }
 
 // port returns the effective port.
@@ -156,8 +179,8 @@ func (c Config) timeout() time.Duration {
 func (c Config) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.port())) }
 
 // Validate checks c: a host, a sender, at least one recipient, parseable
-// addresses, a known TLS mode, TLS none only to a loopback host
-// (127.0.0.0/8, ::1, localhost), an http or https central_url, and a
+// addresses, a known TLS mode, TLS none and opportunistic only to a
+// loopback host (127.0.0.0/8, ::1, localhost), an http or https central_url, and a
 // template that is readable, parses and renders the sample detection
 // (render.Sample) to some text. Errors about the template name
 // "template", those about the Sophos Central address "central_url".
@@ -199,13 +222,13 @@ func (c Config) validate() (Config, *render.Template, error) {
 		}
 		switch c.TLS {
 		case "", TLSStartTLS, TLSImplicit:
-		case TLSNone:
+		case TLSNone, TLSOpportunistic:
 			if c.Host != "" && !urlpolicy.Loopback(c.Host) {
-				ps.Add("smtp_url", "TLS mode none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
-					"use starttls or tls, or relay through a local mail server", c.Host)
+				ps.Add("smtp_url", "TLS mode %s (unencrypted SMTP) is only allowed to a loopback host, not %q; "+
+					"use starttls or tls, or relay through a local mail server", c.TLS, c.Host)
 			}
 		default:
-			ps.Add("smtp_url", "TLS mode %q is not known; use %q, %q or %q", c.TLS, TLSStartTLS, TLSImplicit, TLSNone)
+			ps.Add("smtp_url", "TLS mode %q is not known; use %q, %q, %q or %q", c.TLS, TLSStartTLS, TLSImplicit, TLSOpportunistic, TLSNone)
 		}
 		if c.Username == "" && !c.Password.Empty() {
 			ps.Add("smtp_url", "a password is set but no username; set the username too")
@@ -278,9 +301,12 @@ func checkAddress(s string) error {
 //	smtp://[user:pass@]host[:port][?starttls=required|none]
 //	smtps://[user:pass@]host[:port]
 //
-// smtp defaults to port 587 and STARTTLS required; starttls=none (plain
-// SMTP, port 25 by default) is only allowed to a loopback host. smtps is
-// implicit TLS, port 465 by default. The user name and password are
+// smtp defaults to port 587 and STARTTLS required, except to a loopback
+// host (a local relay), where STARTTLS is used when the server offers it
+// and plain SMTP otherwise (TLSOpportunistic); starttls=required insists
+// on STARTTLS there too. starttls=none (plain SMTP, port 25 by default)
+// is only allowed to a loopback host. smtps is implicit TLS, port 465 by
+// default. The user name and password are
 // percent-decoded. From, To and the other fields are left for the caller.
 // Errors name the URL with the password redacted and say what to do.
 func ParseURL(raw string) (Config, error) {
@@ -357,6 +383,9 @@ func ParseURL(raw string) (Config, error) {
 		default:
 			return bad("starttls=%q is not known; use starttls=required (the default) or starttls=none (loopback hosts only)", vals[0])
 		}
+	}
+	if c.TLS == TLSStartTLS && !q.Has("starttls") && urlpolicy.Loopback(c.Host) {
+		c.TLS = TLSOpportunistic
 	}
 	if c.TLS == TLSNone && !urlpolicy.Loopback(c.Host) {
 		return bad("starttls=none (unencrypted SMTP) is only allowed to a loopback host, not %q; "+

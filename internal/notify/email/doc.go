@@ -3,7 +3,11 @@
 // and sends it to all recipients in one SMTP transaction with go-mail.
 //
 // TLS is required by default (STARTTLS, or implicit TLS with smtps://);
-// plain SMTP is only allowed to loopback hosts. The Message-ID is derived
+// plain SMTP is only allowed to loopback hosts. To a loopback host (a
+// local relay) smtp:// uses STARTTLS when the server offers it and plain
+// SMTP when it does not; ?starttls=required insists on STARTTLS there
+// too, ?starttls=none never uses it. Errors name the key that fixes them
+// (email.smtp_url, receivers[2].email.ca_file). The Message-ID is derived
 // from the message key, so a redelivery after a crash carries the same id
 // and mail clients can fold duplicates. SMTP replies are classified: 5xx
 // replies and untrusted certificates are permanent (notify.Permanent),

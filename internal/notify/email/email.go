@@ -20,6 +20,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/secret"
+	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
 // Notifier sends notify.Messages by e-mail. It is safe for concurrent use;
@@ -162,6 +163,10 @@ func (n *Notifier) send(ctx context.Context, msg *mail.Msg) error {
 	switch c.mode() {
 	case TLSStartTLS:
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case TLSOpportunistic:
+		// STARTTLS when offered; a STARTTLS that fails is an error
+		// (go-mail does not go on in the clear after it).
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
 	case TLSImplicit:
 		// The dialer has done the handshake already; go-mail sees a
 		// *tls.Conn and treats the session as encrypted.
@@ -172,10 +177,10 @@ func (n *Notifier) send(ctx context.Context, msg *mail.Msg) error {
 	if c.Username != "" {
 		// Opportunistic: the first of these mechanisms the server
 		// offers. go-mail refuses PLAIN and LOGIN on a connection that
-		// is not TLS unless they are the -NOENC variants, which TLS mode
-		// none (loopback only) needs.
+		// is not TLS unless they are the -NOENC variants, which TLS modes
+		// none and opportunistic (loopback only) need.
 		mechs := []mail.SMTPAuthType{mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthPlain, mail.SMTPAuthLogin}
-		if c.mode() == TLSNone {
+		if c.mode() == TLSNone || c.mode() == TLSOpportunistic {
 			mechs = []mail.SMTPAuthType{mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
 		}
 		opts = append(opts,
@@ -217,17 +222,21 @@ func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) er
 		return redact(fmt.Errorf("%s: %w (%w)", where, context.Cause(ctx), err))
 	}
 	if tlsErr := certError(err); tlsErr != nil {
-		return notify.Permanent(redact(fmt.Errorf("%s: the server's TLS certificate is not trusted: %w; "+
-			"set a CA certificate that signed it (RootCAs, the e-mail CA file setting), or use the name the certificate is issued to", where, err)))
+		hint := fmt.Sprintf("set %s to a PEM file holding the CA certificate that signed it", n.c.key("ca_file"))
+		var hostErr x509.HostnameError
+		if errors.As(err, &hostErr) {
+			hint = fmt.Sprintf("write the name the certificate is issued to as the host in %s, or %s", n.c.key("smtp_url"), hint)
+		}
+		return notify.Permanent(redact(fmt.Errorf("%s: the server's TLS certificate is not trusted: %w; %s", where, err, hint)))
 	}
 	if code := smtpCode(err); code >= 400 {
 		if code >= 500 {
 			hint := ""
 			switch code {
 			case 535:
-				hint = "; check the SMTP username and password"
+				hint = fmt.Sprintf("; check the user name and password in %s", n.c.key("smtp_url"))
 			case 530:
-				hint = "; the server requires authentication: set a username and password"
+				hint = fmt.Sprintf("; the server requires authentication: write smtp://user:password@host in %s", n.c.key("smtp_url"))
 			}
 			return notify.Permanent(redact(fmt.Errorf("%s: rejected (%d): %w%s", where, code, err, hint)))
 		}
@@ -236,18 +245,32 @@ func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) er
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "does not support STARTTLS"):
-		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no STARTTLS: use smtps:// (implicit TLS) if it supports it", where, err)))
+		return notify.Permanent(redact(fmt.Errorf("%s: the server offers no STARTTLS (%w): %s", where, err, n.noStartTLSHint())))
 	case errors.Is(err, mail.ErrNoSupportedAuthDiscovered), strings.Contains(msg, "does not support SMTP AUTH"),
 		strings.Contains(msg, "AUTH not supported"):
-		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no AUTH mechanism puawatch can use (PLAIN, LOGIN, SCRAM) on this connection", where, err)))
+		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no AUTH mechanism puawatch can use (PLAIN, LOGIN, SCRAM) on this connection: "+
+			"remove the user name and password from %s if it needs none", where, err, n.c.key("smtp_url"))))
 	case errors.Is(err, mailsmtp.ErrUnencrypted), errors.Is(err, mailsmtp.ErrWrongHostname):
 		return notify.Permanent(redact(fmt.Errorf("%s: %w", where, err)))
 	}
 	var recErr tls.RecordHeaderError
 	if errors.As(err, &recErr) {
-		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server did not answer with TLS: check the port and the TLS mode (smtps:// is port 465, STARTTLS port 587)", where, err)))
+		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server did not answer with TLS: check the port and the scheme in %s (smtps:// is implicit TLS, usually port 465; smtp:// is STARTTLS, usually port 587)", where, err, n.c.key("smtp_url"))))
 	}
 	return redact(fmt.Errorf("%s: %w", where, err))
+}
+
+// noStartTLSHint says what to write when the server offers no STARTTLS
+// and it was required: to a loopback host, drop starttls=required (or
+// write starttls=none); to any other host, implicit TLS or a local relay,
+// since mail never leaves the machine unencrypted.
+func (n *Notifier) noStartTLSHint() string {
+	k := n.c.key("smtp_url")
+	if urlpolicy.Loopback(n.c.Host) {
+		return fmt.Sprintf("remove ?starttls=required from %s (STARTTLS is then used when offered), or add ?starttls=none (plain SMTP, loopback hosts only)", k)
+	}
+	return fmt.Sprintf("write smtps://%s in %s if the server speaks implicit TLS, or relay through a mail server on this machine (smtp://127.0.0.1:25 in %s)",
+		net.JoinHostPort(n.c.Host, "465"), k, k)
 }
 
 // certError returns the certificate verification error in err, if any.

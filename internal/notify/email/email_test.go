@@ -186,8 +186,8 @@ func TestUntrustedCertificateIsPermanent(t *testing.T) {
 			if !notify.IsPermanent(err) {
 				t.Fatalf("err = %v, want permanent", err)
 			}
-			if !strings.Contains(err.Error(), "set a CA") {
-				t.Errorf("err = %v, want advice to set a CA", err)
+			if !strings.Contains(err.Error(), "set ca_file to a PEM file") || strings.Contains(err.Error(), "RootCAs") {
+				t.Errorf("err = %v, want advice to set ca_file (not Go's RootCAs)", err)
 			}
 			checkNoPassword(t, err)
 			if len(s.Messages()) != 0 {
@@ -522,7 +522,7 @@ func TestSubjectCapped(t *testing.T) {
 func TestAuthRequiredIsPermanent(t *testing.T) {
 	s := startCapture(t, smtpcapture.Options{Username: "u", Password: password})
 	err := newNotifier(t, config(s, TLSNone)).Notify(context.Background(), msgOf("k", det("ev-1")))
-	if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "530") || !strings.Contains(err.Error(), "set a username") {
+	if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "530") || !strings.Contains(err.Error(), "write smtp://user:password@host in smtp_url") {
 		t.Fatalf("err = %v, want permanent 530 with advice", err)
 	}
 }

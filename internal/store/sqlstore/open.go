@@ -45,11 +45,18 @@ const (
 type Option func(*config)
 
 type config struct {
-	logger *slog.Logger
+	logger   *slog.Logger
+	onCreate func(path string)
 }
 
 // WithLogger logs the migrations Open applies. Without it Open is silent.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithCreated calls f with the file's path when Open created the SQLite
+// database file (there was no store there), once the schema is in place:
+// the command line says so, since a new store sends every detection
+// again. It is not called for PostgreSQL or an in-memory database.
+func WithCreated(f func(path string)) Option { return func(c *config) { c.onCreate = f } }
 
 // Store is the database/sql implementation of store.Store. It is safe for
 // concurrent use, and several Stores (in one process or several) may share
@@ -151,12 +158,14 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	created := false
 	if !memory {
 		// Create the file ourselves so it is private from the start;
 		// SQLite gives its -wal and -shm files the database file's mode.
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		switch {
 		case err == nil:
+			created = true
 			if err := f.Close(); err != nil {
 				return nil, err
 			}
@@ -229,6 +238,9 @@ func openSQLite(ctx context.Context, dsn string, cfg config) (*Store, error) {
 	if err != nil {
 		s.Close()
 		return nil, err
+	}
+	if created && cfg.onCreate != nil {
+		cfg.onCreate(path)
 	}
 	return s, nil
 }

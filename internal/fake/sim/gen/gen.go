@@ -282,6 +282,10 @@ func (g *Generator) nameIndex(i int) (int, uint64) {
 
 var defaultRegions = []string{"eu01", "eu02", "us01", "us02", "us03", "ca01", "au01", "jp01", "br01", "in01"}
 
+// Regions are the data regions of Sophos Central the generator knows, in
+// a fixed order.
+func Regions() []string { return append([]string(nil), defaultRegions...) }
+
 // GeographyOf returns the dataGeography of a data region.
 func GeographyOf(region string) string {
 	switch region {

@@ -1,0 +1,59 @@
+package sim
+
+import (
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestLiveStream: events appear as the simulator's clock advances, Rate a
+// second over all tenants, on top of the backlog; the SIEM API serves them
+// and Counters counts them. (A negative float converted to uint64, which
+// is about 1.8e19 on amd64, once stopped the stream for its first day.)
+func TestLiveStream(t *testing.T) {
+	t.Parallel()
+	e := newSiemEnv(t, func(c *Config) {
+		c.Tenants = 2
+		c.EventsPerTenant = 10
+		c.Rate = 4
+		c.TieShare, c.LateShare = 0, 0
+	}).login(t)
+	total := func() int {
+		n := 0
+		for _, types := range e.s.Counters().Events {
+			for _, c := range types {
+				n += c
+			}
+		}
+		return n
+	}
+	if got := total(); got != 20 {
+		t.Fatalf("at start: %d events generated, want the backlog of 20", got)
+	}
+	served := func() int {
+		n := 0
+		for _, tid := range e.tenantIDs() {
+			items, _ := e.readAll(t, "events", tid, url.Values{"limit": {"1000"}})
+			n += len(items)
+		}
+		return n
+	}
+	for i, step := range []time.Duration{30 * time.Second, time.Minute, time.Hour} {
+		e.clock.Advance(step)
+		e.login(t) // tokens expire after an hour
+		elapsed := e.clock.Now().Sub(newFakeClock().Now())
+		want := 20 + int(elapsed.Seconds()*4)
+		if got := total(); got != want {
+			t.Errorf("step %d, %s after start: %d events generated, want %d (backlog 20 + %s at 4/s)", i, elapsed, got, want, elapsed)
+		}
+		if got := served(); got != want {
+			t.Errorf("step %d, %s after start: the SIEM API serves %d events, want %d", i, elapsed, got, want)
+		}
+	}
+	// Past a day the oldest live events leave retention, the stream goes on.
+	e.clock.Advance(Retention)
+	e.login(t)
+	if got, want := served(), int(Retention.Seconds()*4); got < want-1 || got > want+1 {
+		t.Errorf("a day later: the SIEM API serves %d events, want about %d (the last 24 hours at 4/s)", got, want)
+	}
+}

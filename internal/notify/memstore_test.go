@@ -376,7 +376,9 @@ func (s *MemStore) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.Outb
 func (r *memRow) release() { r.owner, r.claimUntil = "", time.Time{} }
 
 // held reports whether owner holds r: it claimed r last and r is pending.
-func (r *memRow) held(owner string) bool { return r.owner == owner && r.item.State == store.StatePending }
+func (r *memRow) held(owner string) bool {
+	return r.owner == owner && r.item.State == store.StatePending
+}
 
 // updateHeld applies f to the rows of ids owner holds and reports the
 // others as the SQL store does (ErrNotFound, ErrNotHeld), after changing

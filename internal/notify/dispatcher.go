@@ -82,6 +82,11 @@ type Result struct {
 	Sent, Retried, Dead int
 }
 
+// Plus returns the sums of r and o.
+func (r Result) Plus(o Result) Result {
+	return Result{Sent: r.Sent + o.Sent, Retried: r.Retried + o.Retried, Dead: r.Dead + o.Dead}
+}
+
 // Dispatcher sends due outbox rows through their channels. It is safe for
 // concurrent use, and several dispatchers (processes) may share one store:
 // claims keep them from sending the same row twice.
@@ -255,19 +260,22 @@ func (d *Dispatcher) takeOver(ctx context.Context) error {
 	return nil
 }
 
-// AwaitHeld waits for the rows other instances hold: it drains again
-// whenever their claims may have lapsed (or their holder is gone), until
-// no other instance holds a row, at most one lease (Options.Lease) of
-// real time. It returns what those drains sent, and an error naming the
-// holders when rows are still held at the end, or ctx's error when ctx
-// is done first. run --once calls it after Drain, so that it does not end
-// with rows another instance was sending.
+// AwaitHeld sends what other instances hold once they let go of it: it
+// drains, and while other instances hold live claims it waits a moment
+// and drains again (their claims may have lapsed, or their holder be
+// gone), until no other instance holds a row, at most one lease
+// (Options.Lease) of real time. It returns what it sent, and an error
+// naming the holders when rows are still held at the end, or ctx's error
+// when ctx is done first. run --once calls it after Drain, so that it
+// does not end with rows another instance was sending.
 func (d *Dispatcher) AwaitHeld(ctx context.Context) (Result, error) {
 	var res Result
 	deadline := time.NewTimer(d.lease)
 	defer deadline.Stop()
 	poll := min(d.lease/10, time.Second)
 	for {
+		// Holders before the drain: rows not held at this point are
+		// claimable by the drain that follows.
 		hs, err := d.store.Holders(ctx, d.now())
 		if err != nil {
 			if ctx.Err() != nil {
@@ -275,9 +283,14 @@ func (d *Dispatcher) AwaitHeld(ctx context.Context) (Result, error) {
 			}
 			return res, fmt.Errorf("notify: list claim holders: %w", err)
 		}
+		r, err := d.Drain(ctx)
+		res = res.Plus(r)
+		if err != nil {
+			return res, err
+		}
 		var others []store.Holder
 		for _, h := range hs {
-			if h.Owner != d.owner {
+			if h.Owner != d.owner && !(d.gone != nil && d.gone(h.Owner)) {
 				others = append(others, h)
 			}
 		}
@@ -301,11 +314,6 @@ func (d *Dispatcher) AwaitHeld(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("notify: outbox rows still claimed by other instances after waiting %s: %s; "+
 				"they are sent when those instances finish, or by the next run once the claims lapse", d.lease, b.String())
 		case <-t.C:
-		}
-		r, err := d.Drain(ctx)
-		res.Sent, res.Retried, res.Dead = res.Sent+r.Sent, res.Retried+r.Retried, res.Dead+r.Dead
-		if err != nil {
-			return res, err
 		}
 	}
 }

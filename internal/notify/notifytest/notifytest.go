@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RedeliverySingleKeepsItsMessage", testRedeliverySingle},
 		{"RedeliveryDigestKeepsItsRows", testRedeliveryDigest},
 		{"StopReleasesClaims", testStopReleasesClaims},
+		{"GoneHolderTakenOver", testGoneHolderTakenOver},
+		{"AwaitHeldSendsWhatAHolderLeaves", testAwaitHeld},
+		{"AwaitHeldIsBounded", testAwaitHeldBounded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,10 +116,13 @@ func commit(t *testing.T, s store.Store, prefix string, from, to int, at time.Ti
 	}
 }
 
-func dispatcher(t *testing.T, s store.Store, owner string, clk *clock, ch notify.Notifier) *notify.Dispatcher {
+func dispatcher(t *testing.T, s store.Store, owner string, clk *clock, ch notify.Notifier, edit ...func(*notify.Options)) *notify.Dispatcher {
 	t.Helper()
-	d, err := notify.NewDispatcher(notify.Options{Store: s, Channels: map[string]notify.Notifier{"soc": ch},
-		Owner: owner, Lease: lease, Now: clk.Now})
+	o := notify.Options{Store: s, Channels: map[string]notify.Notifier{"soc": ch}, Owner: owner, Lease: lease, Now: clk.Now}
+	for _, f := range edit {
+		f(&o)
+	}
+	d, err := notify.NewDispatcher(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +289,106 @@ func testStopReleasesClaims(t *testing.T, s store.Store) {
 	}
 	if len(items) != 7 {
 		t.Errorf("after the stop another instance claims %d of the 7 rows at once, want all: the stopped one kept its claims", len(items))
+	}
+}
+
+// claimAs claims every due row for owner until a lease from now.
+func claimAs(t *testing.T, s store.Store, owner string, now time.Time, limit int) []store.OutboxItem {
+	t.Helper()
+	items, err := s.ClaimOutbox(t.Context(), store.Claim{Owner: owner, Now: now, Lease: lease, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+func unsent(t *testing.T, s store.Store) []string {
+	t.Helper()
+	items, err := s.Outbox(t.Context(), store.OutboxFilter{States: []string{store.StatePending, store.StateDead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, it := range items {
+		out = append(out, it.EventID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// testGoneHolderTakenOver: the rows of a holder that is gone (a killed
+// process) are sent at once, its message under its key; those of a
+// holder that runs are left to it.
+func testGoneHolderTakenOver(t *testing.T, s store.Store) {
+	clk := &clock{t: base.Add(time.Minute)}
+	commit(t, s, "e", 0, 1, clk.Now())
+	dead := claimAs(t, s, "killed", clk.Now(), 1)
+	if err := s.SetBatches(t.Context(), "killed", []store.Batch{{ID: "e00.soc", Rows: []int64{dead[0].ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, "e", 1, 2, clk.Now())
+	claimAs(t, s, "running", clk.Now(), 1)
+	ch := &recorder{}
+	d := dispatcher(t, s, "next", clk, ch, func(o *notify.Options) {
+		o.Gone = func(owner string) bool { return owner == "killed" }
+	})
+	res, err := d.Drain(t.Context())
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("Drain = %+v, %v; want the killed holder's row sent", res, err)
+	}
+	if msgs := ch.messages(); len(msgs) != 1 || msgs[0].Key != "e00.soc" {
+		t.Errorf("sent %v, want the killed holder's message e00.soc", summary(msgs))
+	}
+	if left := unsent(t, s); !slices.Equal(left, []string{"e01"}) {
+		t.Errorf("unsent %v, want only e01 (held by an instance that runs)", left)
+	}
+}
+
+// testAwaitHeld: rows a running instance holds are sent by AwaitHeld
+// once that instance lets go of them (here: it sends one, its claim on
+// the other lapses), whichever happens first.
+func testAwaitHeld(t *testing.T, s store.Store) {
+	clk := &clock{t: base.Add(time.Minute)}
+	commit(t, s, "e", 0, 2, clk.Now())
+	held := claimAs(t, s, "running", clk.Now(), 10)
+	if len(held) != 2 {
+		t.Fatalf("the running instance claimed %d rows, want 2", len(held))
+	}
+	ch := &recorder{}
+	d := dispatcher(t, s, "once", clk, ch)
+	done := make(chan error, 1)
+	var res notify.Result
+	go func() {
+		var err error
+		res, err = d.AwaitHeld(t.Context())
+		done <- err
+	}()
+	if err := s.MarkSent(t.Context(), "running", []int64{held[0].ID}, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(lease) // the other claim lapses
+	select {
+	case err := <-done:
+		if err != nil || res.Sent != 1 {
+			t.Fatalf("AwaitHeld = %+v, %v; want the row the running instance left sent", res, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("AwaitHeld did not return")
+	}
+	if left := unsent(t, s); len(left) != 0 {
+		t.Errorf("unsent after AwaitHeld: %v", left)
+	}
+}
+
+// testAwaitHeldBounded: rows a running instance keeps holding make
+// AwaitHeld give up after one lease with an error naming the holder.
+func testAwaitHeldBounded(t *testing.T, s store.Store) {
+	clk := &clock{t: base.Add(time.Minute)}
+	commit(t, s, "e", 0, 1, clk.Now())
+	claimAs(t, s, "running", clk.Now(), 10)
+	d := dispatcher(t, s, "once", clk, &recorder{}, func(o *notify.Options) { o.Lease = time.Second })
+	_, err := d.AwaitHeld(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "running") {
+		t.Errorf("AwaitHeld with rows held throughout = %v, want an error naming the holder", err)
 	}
 }

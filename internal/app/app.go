@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/puawatch/puawatch/internal/central"
 	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/config"
+	"github.com/puawatch/puawatch/internal/instance"
 	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
@@ -38,7 +40,9 @@ type Deps struct {
 	// OnDetections is told of every page's new detections (the demo
 	// prints them).
 	OnDetections func(tenant central.Tenant, fresh []store.Detection)
-	// Owner names this instance in outbox claims; "" makes one.
+	// Owner names this instance in outbox claims; "" makes one of the
+	// host, the process and its start (package instance), so that the
+	// next instance on this host takes over the claims of one that died.
 	Owner string
 	// OnNewStore is told the path of the SQLite file when New created a
 	// new store (sqlstore.WithCreated); the command line prints it.
@@ -131,13 +135,11 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	if len(channels) == 0 {
 		a.log.Warn("no notification channel configured: detections are only stored (set PUAWATCH_SMTP_URL or PUAWATCH_JSONL, or receivers)")
 	}
-	owner := d.Owner
-	if owner == "" {
-		host, _ := os.Hostname()
-		owner = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), a.now().UnixNano())
-	}
+	// The claims of an instance of this host whose process ended are
+	// taken over at once, not after their lease.
+	self := instance.Current(time.Now())
 	a.disp, err = notify.NewDispatcher(notify.Options{
-		Store: st, Channels: channels, Owner: owner, Lease: time.Duration(cfg.Notify.Lease),
+		Store: st, Channels: channels, Owner: cmp.Or(d.Owner, self.ID()), Gone: self.Gone, Lease: time.Duration(cfg.Notify.Lease),
 		BackoffBase: time.Duration(cfg.Notify.BackoffBase), BackoffMax: time.Duration(cfg.Notify.BackoffMax),
 		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: base,
 	})
@@ -237,7 +239,10 @@ type Outcome struct {
 	Sent   notify.Result
 }
 
-// Once reads every tenant once, then sends everything that is due.
+// Once reads every tenant once, then sends everything that is due,
+// rows that a dead instance of this host held included; rows that another
+// running instance holds it waits for, at most one lease, and fails when
+// they are still held.
 func (a *App) Once(ctx context.Context) (Outcome, error) {
 	rep, err := a.poller.Sweep(ctx)
 	out := Outcome{Report: rep}
@@ -245,6 +250,11 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 	a.status.Sweep(rep, err)
 	// Send even when the sweep failed or was stopped: what is stored is due.
 	res, derr := a.disp.Drain(context.WithoutCancel(ctx))
+	if derr == nil && ctx.Err() == nil {
+		var held notify.Result
+		held, derr = a.disp.AwaitHeld(ctx)
+		res = res.Plus(held)
+	}
 	out.Sent = res
 	if err == nil {
 		err = derr
@@ -257,7 +267,9 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 func (a *App) Drain(ctx context.Context) (notify.Result, error) { return a.disp.Drain(ctx) }
 
 // Run polls every interval and sends as detections arrive, until ctx is
-// cancelled; then it finishes the page in hand and returns.
+// cancelled; then it finishes the page in hand, stops sending, gives back
+// the claims of the rows it had not sent (another instance sends them at
+// once) and returns.
 func (a *App) Run(ctx context.Context) error {
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -93,21 +93,32 @@ func newOutboxFixture(t *testing.T) *outboxFixture {
 		r.state, r.lastErr, r.attempts = state, reason, attempts
 		f.rows[name] = r
 	}
-	if err := st.MarkSent(ctx, []int64{f.rows["sent"].id}, at.Add(time.Minute)); err != nil {
+	// Rows are marked by the instance that claimed them.
+	const owner = "fixture"
+	if _, err := st.ClaimOutbox(ctx, store.Claim{Owner: owner, Now: at, Lease: time.Hour, Limit: len(plan)}); err != nil {
+		t.Fatalf("ClaimOutbox: %v", err)
+	}
+	if err := st.MarkSent(ctx, owner, []int64{f.rows["sent"].id}, at.Add(time.Minute)); err != nil {
 		t.Fatalf("MarkSent: %v", err)
 	}
 	mark("sent", store.StateSent, "", 0)
 	// The dead row failed once before it died: attempts 2.
-	if err := st.MarkRetry(ctx, []int64{f.rows["dead"].id}, at.Add(time.Minute), "HTTP 503: busy"); err != nil {
+	if err := st.MarkRetry(ctx, owner, []int64{f.rows["dead"].id}, at.Add(time.Minute), "HTTP 503: busy"); err != nil {
 		t.Fatalf("MarkRetry: %v", err)
 	}
+	if again, err := st.ClaimOutbox(ctx, store.Claim{Owner: owner, Now: at.Add(time.Minute), Lease: time.Hour, Limit: 1}); err != nil || len(again) != 1 {
+		t.Fatalf("ClaimOutbox of the retried row: %d rows, %v", len(again), err)
+	}
 	deadAt := time.Now().Add(-time.Hour)
-	if err := st.MarkDead(ctx, []int64{f.rows["dead"].id}, "HTTP 410: hook removed", deadAt); err != nil {
+	if err := st.MarkDead(ctx, owner, []int64{f.rows["dead"].id}, "HTTP 410: hook removed", deadAt); err != nil {
 		t.Fatalf("MarkDead: %v", err)
 	}
 	mark("dead", store.StateDead, "HTTP 410: hook removed", 2)
-	if err := st.MarkDead(ctx, []int64{f.rows["hostile"].id}, hostileLastError, deadAt); err != nil {
+	if err := st.MarkDead(ctx, owner, []int64{f.rows["hostile"].id}, hostileLastError, deadAt); err != nil {
 		t.Fatalf("MarkDead (hostile): %v", err)
+	}
+	if _, err := st.ReleaseClaims(ctx, owner, nil); err != nil { // the pending row is nobody's
+		t.Fatalf("ReleaseClaims: %v", err)
 	}
 	mark("hostile", store.StateDead, hostileLastError, 1)
 	return f

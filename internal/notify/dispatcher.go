@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type Options struct {
 	Channels map[string]Notifier
 	// Owner identifies this instance in claims (default: a random id).
 	Owner string
+	// Gone, when set, reports whether the instance that claimed rows as
+	// owner has ended (a process that no longer runs): at the start of a
+	// Drain the rows such an owner still holds are taken over at once
+	// instead of waiting for their lease. Nil: claims only lapse.
+	Gone func(owner string) bool
 	// Lease is how long a claim holds rows (default 2m). A send must end
 	// before the lease of its rows does (its context has that deadline),
 	// and a message is not started when less than a tenth of the lease is
@@ -76,6 +82,11 @@ type Result struct {
 	Sent, Retried, Dead int
 }
 
+// Plus returns the sums of r and o.
+func (r Result) Plus(o Result) Result {
+	return Result{Sent: r.Sent + o.Sent, Retried: r.Retried + o.Retried, Dead: r.Dead + o.Dead}
+}
+
 // Dispatcher sends due outbox rows through their channels. It is safe for
 // concurrent use, and several dispatchers (processes) may share one store:
 // claims keep them from sending the same row twice.
@@ -83,6 +94,7 @@ type Dispatcher struct {
 	store       store.Store
 	channels    map[string]Notifier
 	owner       string
+	gone        func(string) bool
 	lease       time.Duration
 	batchSize   int
 	base, max   time.Duration
@@ -113,6 +125,7 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 		store:       o.Store,
 		channels:    make(map[string]Notifier, len(o.Channels)),
 		owner:       o.Owner,
+		gone:        o.Gone,
 		lease:       cmp.Or(o.Lease, DefaultLease),
 		batchSize:   cmp.Or(o.BatchSize, DefaultBatchSize),
 		base:        cmp.Or(o.BackoffBase, DefaultBackoffBase),
@@ -183,13 +196,25 @@ func (d *Dispatcher) Run(ctx context.Context, every time.Duration, wake <-chan s
 }
 
 // Drain claims due rows, batch by batch, until none are due: it groups
-// them into messages, sends each and marks its rows sent, for retry or
-// dead. It returns the counts and, if ctx is cancelled, ctx's error: it
-// then stops claiming, and rows claimed but not sent lapse back when their
-// lease runs out (nothing is lost). A store error while claiming ends the
-// drain with that error; one while marking is logged and its rows lapse.
+// them into messages, stores each message's composition (SetBatches),
+// sends it and marks its rows sent, for retry or dead. Rows that already
+// belong to a message (a crash between sending and marking) are sent in
+// that message again, under its key, and no new row joins it. First it
+// takes over the claims of owners that are gone (Options.Gone).
+//
+// It returns the counts and, if ctx is cancelled, ctx's error: it then
+// stops claiming and gives back the claims of the rows it has not sent
+// (ReleaseClaims), so that another instance sends them at once. A store
+// error while claiming or composing ends the drain with that error; one
+// while marking is logged and its rows lapse.
 func (d *Dispatcher) Drain(ctx context.Context) (Result, error) {
 	var res Result
+	if err := d.takeOver(ctx); err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return res, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -205,17 +230,100 @@ func (d *Dispatcher) Drain(ctx context.Context) (Result, error) {
 		if len(items) == 0 {
 			return res, nil
 		}
-		d.process(ctx, items, now.Add(d.lease), &res)
+		if err := d.process(ctx, items, now.Add(d.lease), &res); err != nil {
+			return res, err
+		}
+	}
+}
+
+// takeOver releases the claims of the owners that are gone.
+func (d *Dispatcher) takeOver(ctx context.Context) error {
+	if d.gone == nil {
+		return nil
+	}
+	hs, err := d.store.Holders(ctx, d.now())
+	if err != nil {
+		return fmt.Errorf("notify: list claim holders: %w", err)
+	}
+	for _, h := range hs {
+		if h.Owner == d.owner || !d.gone(h.Owner) {
+			continue
+		}
+		n, err := d.store.ReleaseClaims(ctx, h.Owner, nil)
+		if err != nil {
+			return fmt.Errorf("notify: take over the claims of %s: %w", h.Owner, err)
+		}
+		if n > 0 {
+			d.log.Warn("took over the rows of an instance that is gone", "holder", h.Owner, "rows", n, "claimed_until", h.Until)
+		}
+	}
+	return nil
+}
+
+// AwaitHeld sends what other instances hold once they let go of it: it
+// drains, and while other instances hold live claims it waits a moment
+// and drains again (their claims may have lapsed, or their holder be
+// gone), until no other instance holds a row, at most one lease
+// (Options.Lease) of real time. It returns what it sent, and an error
+// naming the holders when rows are still held at the end, or ctx's error
+// when ctx is done first. run --once calls it after Drain, so that it
+// does not end with rows another instance was sending.
+func (d *Dispatcher) AwaitHeld(ctx context.Context) (Result, error) {
+	var res Result
+	deadline := time.NewTimer(d.lease)
+	defer deadline.Stop()
+	poll := min(d.lease/10, time.Second)
+	for {
+		// Holders before the drain: rows not held at this point are
+		// claimable by the drain that follows.
+		hs, err := d.store.Holders(ctx, d.now())
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			return res, fmt.Errorf("notify: list claim holders: %w", err)
+		}
+		r, err := d.Drain(ctx)
+		res = res.Plus(r)
+		if err != nil {
+			return res, err
+		}
+		var others []store.Holder
+		for _, h := range hs {
+			if h.Owner != d.owner && !(d.gone != nil && d.gone(h.Owner)) {
+				others = append(others, h)
+			}
+		}
+		if len(others) == 0 {
+			return res, nil
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, ctx.Err()
+		case <-deadline.C:
+			t.Stop()
+			var b strings.Builder
+			for i, h := range others {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "%d held by %s until %s", h.Rows, h.Owner, h.Until.Format(time.RFC3339))
+			}
+			return res, fmt.Errorf("notify: outbox rows still claimed by other instances after waiting %s: %s; "+
+				"they are sent when those instances finish, or by the next run once the claims lapse", d.lease, b.String())
+		case <-t.C:
+		}
 	}
 }
 
 // group is the rows of one message.
 type group struct {
-	channel  string
-	key      string
-	newBatch bool // a fresh digest: SetBatch before sending
-	digest   bool // sent as a digest (a batch), even of one detection
-	items    []store.OutboxItem
+	channel string
+	key     string
+	digest  bool // sent as a digest (a batch), even of one detection
+	items   []store.OutboxItem
 }
 
 func (g *group) ids() []int64 {
@@ -229,8 +337,20 @@ func (g *group) ids() []int64 {
 func (g *group) first() time.Time { return g.items[0].Detection.CreatedAt }
 
 // process sends one claimed batch. leaseEnd is when its claims lapse.
-func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leaseEnd time.Time, res *Result) {
-	var groups []*group
+// The claims of rows it did not send or mark (ctx cancelled, the lease
+// about to run out) are given back before it returns. It returns an error
+// only when the messages could not be composed.
+func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leaseEnd time.Time, res *Result) error {
+	var (
+		groups    []*group
+		compose   []store.Batch
+		unsettled = map[int64]bool{}
+	)
+	for _, it := range items {
+		unsettled[it.ID] = true
+	}
+	defer func() { d.release(ctx, unsettled) }()
+
 	byChannel := map[string][]store.OutboxItem{}
 	var chanOrder []string
 	for _, it := range items {
@@ -244,10 +364,11 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 		if _, ok := d.channels[name]; !ok {
 			reason := fmt.Sprintf("channel %s is not configured", name)
 			g := &group{channel: name, items: rows}
-			if err := d.store.MarkDead(ctx, g.ids(), reason, d.now()); err != nil {
+			if err := d.store.MarkDead(ctx, d.owner, g.ids(), reason, d.now()); err != nil {
 				d.log.Error("mark rows dead", "channel", name, "rows", len(rows), "error", err)
 				continue
 			}
+			settle(unsettled, g)
 			res.Dead += len(rows)
 			for _, it := range rows {
 				d.log.Error("dead letter", "channel", name, "tenant_id", it.TenantID, "event_id", it.EventID,
@@ -255,7 +376,21 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 			}
 			continue
 		}
-		groups = append(groups, groupRows(name, rows)...)
+		gs, fresh := groupRows(name, rows)
+		groups = append(groups, gs...)
+		for _, g := range fresh {
+			compose = append(compose, store.Batch{ID: g.key, Digest: g.digest, Rows: g.ids()})
+		}
+	}
+	// Every message's composition is stored before any is sent: what goes
+	// out is what a redelivery sends again.
+	if len(compose) > 0 {
+		if err := d.store.SetBatches(ctx, d.owner, compose); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("notify: compose %d messages: %w", len(compose), err)
+		}
 	}
 	for _, g := range groups {
 		sortByCreated(g.items)
@@ -265,22 +400,54 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 	})
 	for _, g := range groups {
 		if ctx.Err() != nil {
-			return // the rest lapse back
+			return nil // the rest is released
 		}
-		d.send(ctx, g, leaseEnd, res)
+		if d.send(ctx, g, leaseEnd, res) {
+			settle(unsettled, g)
+		}
+	}
+	return nil
+}
+
+func settle(unsettled map[int64]bool, g *group) {
+	for _, it := range g.items {
+		delete(unsettled, it.ID)
 	}
 }
 
-// groupRows makes the messages of one channel's claimed rows. Rows that
-// already joined a batch (a crash after SetBatch) are sent in it again,
-// under the same key. Rows with a group key go by group: a group of more
-// than its DigestAbove rows becomes digests of at most MaxPerMessage, a
-// smaller one a message per row. A row without a group key is a message
-// of its own.
-func groupRows(name string, rows []store.OutboxItem) []*group {
-	var groups []*group
+// release gives back the claims of the rows in ids, even when ctx is
+// cancelled: that is when it matters.
+func (d *Dispatcher) release(ctx context.Context, ids map[int64]bool) {
+	if len(ids) == 0 {
+		return
+	}
+	list := make([]int64, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	slices.Sort(list)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+	n, err := d.store.ReleaseClaims(rctx, d.owner, list)
+	if err != nil {
+		d.log.Error("release claims; the rows come back when their lease lapses", "rows", len(list), "error", err)
+		return
+	}
+	d.log.Debug("released claims", "rows", n)
+}
+
+// groupRows makes the messages of one channel's claimed rows: first the
+// messages rows already belong to (a crash after composing), each under
+// its key with the rows it has, then new messages of the rest, which it
+// also returns as fresh (to be composed before sending). Rows with a
+// group key go by group: a group of more than its DigestAbove rows
+// becomes digests of at most MaxPerMessage under new keys, a smaller one
+// a message per row. A row without a group key is a message of its own.
+// A message of one row alone is keyed by its event and channel.
+func groupRows(name string, rows []store.OutboxItem) (all, fresh []*group) {
 	single := func(it store.OutboxItem) {
-		groups = append(groups, &group{channel: name, key: it.EventID + "." + name, items: []store.OutboxItem{it}})
+		g := &group{channel: name, key: it.EventID + "." + name, items: []store.OutboxItem{it}}
+		all, fresh = append(all, g), append(fresh, g)
 	}
 	batches := map[string]*group{}
 	byKey := map[string][]store.OutboxItem{}
@@ -289,9 +456,9 @@ func groupRows(name string, rows []store.OutboxItem) []*group {
 		if it.BatchID != "" {
 			g, ok := batches[it.BatchID]
 			if !ok {
-				g = &group{channel: name, key: it.BatchID, digest: true}
+				g = &group{channel: name, key: it.BatchID, digest: it.Digest}
 				batches[it.BatchID] = g
-				groups = append(groups, g)
+				all = append(all, g)
 			}
 			g.items = append(g.items, it)
 			continue
@@ -316,10 +483,11 @@ func groupRows(name string, rows []store.OutboxItem) []*group {
 		}
 		sortByCreated(rows)
 		for chunk := range slices.Chunk(rows, cmp.Or(max(first.MaxPerMessage, 0), store.DefaultMaxPerMessage)) {
-			groups = append(groups, &group{channel: name, key: newBatchID(), newBatch: true, digest: true, items: chunk})
+			g := &group{channel: name, key: newBatchID(), digest: true, items: chunk}
+			all, fresh = append(all, g), append(fresh, g)
 		}
 	}
-	return groups
+	return all, fresh
 }
 
 func sortByCreated(items []store.OutboxItem) {
@@ -329,8 +497,11 @@ func sortByCreated(items []store.OutboxItem) {
 	})
 }
 
-// send sends one message and marks its rows.
-func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res *Result) {
+// send sends one message and marks its rows. It reports whether the rows
+// are settled: marked, or left to lapse after marking failed. Rows it did
+// not send (the lease about to run out, ctx cancelled mid-send) are not:
+// the caller gives their claims back.
+func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res *Result) bool {
 	notifier := d.channels[g.channel]
 	first := g.items[0]
 	attempt := 0
@@ -352,20 +523,14 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 
 	// A message not sent before the lease runs out would let another
 	// owner claim and send the same rows: when little of the lease is
-	// left, leave them to lapse instead. The send itself must end before
-	// the lease does.
+	// left, give them back instead. The send itself must end before the
+	// lease does.
 	left := leaseEnd.Sub(d.now())
 	if left < d.lease/10 {
 		log.Warn("lease ran out before sending; the rows will be claimed again")
-		return
+		return false
 	}
 	ids := g.ids()
-	if g.newBatch {
-		if err := d.store.SetBatch(ctx, ids, g.key); err != nil {
-			log.Error("set batch; the rows will be claimed again", "error", err)
-			return
-		}
-	}
 	m := Message{
 		Key:        g.key,
 		Channel:    g.channel,
@@ -389,52 +554,47 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	cancel()
 	now := d.now()
 	if err != nil && ctx.Err() != nil {
-		return // cancelled mid-send: the rows lapse back
+		return false // cancelled mid-send: the rows are given back
 	}
 	// The outcome is recorded even if ctx is cancelled meanwhile: a
 	// message the channel accepted must not be sent again.
 	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer mcancel()
 	if err == nil {
-		if err := d.store.MarkSent(mctx, ids, now); err != nil {
-			log.Error("sent, but marking the rows sent failed; they will be sent again", "error", err)
-			return
+		if err := d.store.MarkSent(mctx, d.owner, ids, now); err != nil {
+			if errors.Is(err, store.ErrNotHeld) {
+				log.Warn("sent, but rows were claimed by another instance meanwhile; it sends them again under the same key", "error", err)
+			} else {
+				log.Error("sent, but marking the rows sent failed; they will be sent again", "error", err)
+			}
+			return true
 		}
 		res.Sent += len(ids)
 		log.Info("sent", "rows", len(ids))
-		return
+		return true
 	}
 	errText := truncate(err.Error()) // the row names its channel
 	if IsPermanent(err) {
-		if err := d.store.MarkDead(mctx, ids, errText, now); err != nil {
+		if err := d.store.MarkDead(mctx, d.owner, ids, errText, now); err != nil {
 			log.Error("mark rows dead", "error", err)
-			return
+			return true
 		}
 		res.Dead += len(ids)
 		log.Error("permanent failure; rows moved to dead letters", "rows", len(ids), "error", err)
-		return
+		return true
 	}
 
-	// Rows that used up their attempts die; the rest are retried.
-	var retry, dead []int64
-	for _, it := range g.items {
-		if d.maxAttempts > 0 && it.Attempts+1 >= d.maxAttempts {
-			dead = append(dead, it.ID)
-		} else {
-			retry = append(retry, it.ID)
-		}
-	}
-	if len(dead) > 0 {
+	// A message that used up its attempts dies whole; otherwise it is
+	// retried whole: its rows stay together.
+	if d.maxAttempts > 0 && attempt >= d.maxAttempts {
 		reason := truncate(fmt.Sprintf("%s: gave up after %d attempts: %v", g.channel, d.maxAttempts, err))
-		if err := d.store.MarkDead(mctx, dead, reason, now); err != nil {
+		if err := d.store.MarkDead(mctx, d.owner, ids, reason, now); err != nil {
 			log.Error("mark rows dead", "error", err)
-		} else {
-			res.Dead += len(dead)
-			log.Error("attempts used up; rows moved to dead letters", "rows", len(dead), "error", err)
+			return true
 		}
-	}
-	if len(retry) == 0 {
-		return
+		res.Dead += len(ids)
+		log.Error("attempts used up; rows moved to dead letters", "rows", len(ids), "error", err)
+		return true
 	}
 	delay := d.backoff(attempt)
 	if ra, ok := errors.AsType[*RetryAfterError](err); ok {
@@ -443,12 +603,13 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 		delay = min(max(delay, ra.After), d.max)
 	}
 	next := now.Add(delay)
-	if err := d.store.MarkRetry(mctx, retry, next, errText); err != nil {
+	if err := d.store.MarkRetry(mctx, d.owner, ids, next, errText); err != nil {
 		log.Error("mark rows for retry", "error", err)
-		return
+		return true
 	}
-	res.Retried += len(retry)
-	log.Warn("send failed; will retry", "rows", len(retry), "next_at", next, "error", err)
+	res.Retried += len(ids)
+	log.Warn("send failed; will retry", "rows", len(ids), "next_at", next, "error", err)
+	return true
 }
 
 // backoff is the delay after the attempt-th failure (1 for the first).

@@ -2,6 +2,8 @@ package notify_test
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/store"
+	"github.com/puawatch/puawatch/internal/store/sqlstore"
 )
 
 // TestDispatcherWithEmail runs the dispatcher against the real e-mail
@@ -134,5 +137,108 @@ func TestDispatcherEmailRejectedRecipientGoesDead(t *testing.T) {
 	r := st.Row(ids[0])
 	if r.State != store.StateDead || !strings.HasPrefix(r.LastError, "email: send ev-1.mail via ") || !strings.Contains(r.LastError, "550") {
 		t.Errorf("row %s %q", r.State, r.LastError)
+	}
+}
+
+// TestEmailRedeliveryKeepsMessageID is the crash window over real SMTP:
+// the server takes a detection's mail and hangs before its 250; the
+// instance dies (its context is cancelled) before marking the row sent;
+// four more detections of the tenant arrive (a digest now). The next
+// instance sends the first mail again with the same Message-ID and the
+// same one detection, and the four in a digest of their own.
+func TestEmailRedeliveryKeepsMessageID(t *testing.T) {
+	accepted, release := make(chan struct{}), make(chan struct{})
+	var hung atomic.Bool
+	srv, err := smtpcapture.Start(smtpcapture.Options{OnMessage: func(smtpcapture.Message) {
+		if hung.CompareAndSwap(false, true) {
+			close(accepted)
+			<-release // the server has the mail, and hangs before answering
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	en, err := email.New(email.Config{Host: srv.Host(), Port: srv.Port(), TLS: email.TLSNone,
+		From: "puawatch@example.com", To: []string{"soc@example.com"}, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "puawatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := notify.NewClock(time.Date(2025, 3, 4, 10, 5, 0, 0, time.UTC))
+	route := func(d store.Detection) []store.Delivery {
+		return []store.Delivery{{Channel: "email", GroupKey: "tenant=" + d.TenantID, DigestAbove: 3}}
+	}
+	add := func(ids ...string) {
+		t.Helper()
+		p := store.PageCommit{TenantID: "A", Route: route, At: clock.Now()}
+		for i, id := range ids {
+			p.Detections = append(p.Detections, notify.SampleDetection(id, "A", time.Duration(i)*time.Second))
+		}
+		if _, err := st.CommitPage(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newDispatcher := func(owner string) *notify.Dispatcher {
+		d, err := notify.NewDispatcher(notify.Options{Store: st, Channels: map[string]notify.Notifier{"email": en},
+			Owner: owner, Lease: time.Minute, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	add("ev-1")
+	ctx, crash := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := newDispatcher("first").Drain(ctx); done <- err }()
+	select {
+	case <-accepted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server got no mail")
+	}
+	crash()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the first instance's Drain = %v, want cancelled", err)
+	}
+	close(release)
+
+	add("ev-2", "ev-3", "ev-4", "ev-5")
+	clock.Add(time.Minute) // the first instance's claims lapse, if it left any
+	res, err := newDispatcher("second").Drain(t.Context())
+	if err != nil || res.Sent != 5 {
+		t.Fatalf("the second instance's Drain = %+v, %v; want 5 rows sent", res, err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 3 {
+		var got []string
+		for _, m := range msgs {
+			got = append(got, m.MessageID+" "+m.Subject)
+		}
+		t.Fatalf("%d mails %q, want 3 (the first, its redelivery, the digest of four)", len(msgs), got)
+	}
+	first, again, digest := msgs[0], msgs[1], msgs[2]
+	if digest.MessageID == first.MessageID {
+		again, digest = digest, again // the two go out in created order, whichever first
+	}
+	if again.MessageID != first.MessageID || again.Subject != first.Subject {
+		t.Errorf("redelivery Message-ID %s subject %q, want the first mail's %s %q", again.MessageID, again.Subject, first.MessageID, first.Subject)
+	}
+	if !strings.Contains(again.Text, "ev-1") || strings.Contains(again.Text, "ev-2") {
+		t.Errorf("redelivery does not hold exactly ev-1:\n%s", again.Text)
+	}
+	if digest.MessageID == first.MessageID || digest.Subject != "[puawatch] 4 PUA detections in Tenant A" {
+		t.Errorf("the later detections went out as %s %q, want a digest of 4 under a Message-ID of its own", digest.MessageID, digest.Subject)
 	}
 }

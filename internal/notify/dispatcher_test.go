@@ -191,14 +191,18 @@ func TestDigestGroupsPerTenantWithCap(t *testing.T) {
 	if fmt.Sprint(sizes["A"]) != "[2 2 1]" || fmt.Sprint(sizes["B"]) != "[2]" {
 		t.Errorf("digest sizes %v", sizes)
 	}
-	// Every digest row carries its message's key as batch id; the first
-	// message of A holds its two oldest detections.
+	// Every row carries its message's key as batch id (a message of one
+	// detection: its event and channel); the first message of A holds its
+	// two oldest detections.
 	byKey := map[string]int{}
 	for _, r := range e.st.Rows() {
 		if r.Channel == "digest" {
 			byKey[r.BatchID]++
-		} else if r.BatchID != "" {
-			t.Errorf("per-detection row %d has batch %q", r.ID, r.BatchID)
+			if !r.Digest {
+				t.Errorf("digest row %d is not marked a digest", r.ID)
+			}
+		} else if r.BatchID != r.EventID+".each" || r.Digest {
+			t.Errorf("per-detection row %d has batch %q (digest %v), want %s.each", r.ID, r.BatchID, r.Digest, r.EventID)
 		}
 	}
 	for _, m := range msgs {
@@ -372,10 +376,10 @@ func TestCrashAfterSetBatchResendsSameKey(t *testing.T) {
 		}
 	}
 
+	// The stopped instance gave its claims back: the next one sends at
+	// once, without waiting for the lease.
 	n := &fakeNotifier{}
 	d2 := e.dispatcher(t, map[string]Notifier{"email": n}, func(o *Options) { o.Owner = "second" })
-	drain(t, d2, Result{}) // the lease still holds
-	e.clock.Add(DefaultLease + time.Second)
 	drain(t, d2, Result{Sent: 2})
 	msgs := n.messages()
 	if len(msgs) != 1 || msgs[0].Key != key || len(msgs[0].Detections) != 2 {
@@ -393,7 +397,7 @@ func TestAbandonedClaimResendsSameKey(t *testing.T) {
 	if err != nil || len(items) != 3 {
 		t.Fatalf("claim: %d %v", len(items), err)
 	}
-	if err := e.st.SetBatch(ctx, []int64{items[0].ID, items[1].ID}, "b-crashed"); err != nil {
+	if err := e.st.SetBatches(ctx, "crashed", []store.Batch{{ID: "b-crashed", Digest: true, Rows: []int64{items[0].ID, items[1].ID}}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -434,9 +438,9 @@ func TestCancelStopsDrain(t *testing.T) {
 			t.Errorf("row %d: %s attempts %d", r.ID, r.State, r.Attempts)
 		}
 	}
-	// Nothing is lost: after the lease, another drain sends all five.
+	// Nothing is lost, and nothing waits for the lease: the claims were
+	// given back, so the next drain sends all five at once.
 	n.fn = nil
-	e.clock.Add(DefaultLease)
 	drain(t, d, Result{Sent: 5})
 }
 

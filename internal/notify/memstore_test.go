@@ -126,23 +126,6 @@ func (s *MemStore) find(id int64) *memRow {
 	return s.rows[i]
 }
 
-// update applies f to the known rows of ids and reports ErrNotFound for
-// the others (after updating the known ones, as the SQL store does).
-func (s *MemStore) update(ids []int64, f func(r *memRow)) error {
-	var missing []int64
-	for _, id := range ids {
-		if r := s.find(id); r != nil {
-			f(r)
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("outbox rows %v: %w", missing, store.ErrNotFound)
-	}
-	return nil
-}
-
 // norm is how a SQL store returns t: UTC, millisecond precision.
 func norm(t time.Time) time.Time {
 	if t.IsZero() {
@@ -398,6 +381,9 @@ func (s *MemStore) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.Outb
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if c.Owner == "" {
+		return nil, errors.New("memstore: claim without an owner")
+	}
 	if c.Limit <= 0 || c.Lease <= 0 {
 		return nil, fmt.Errorf("memstore: claim needs a positive limit and lease, got %d and %s", c.Limit, c.Lease)
 	}
@@ -438,24 +424,102 @@ func (s *MemStore) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.Outb
 
 func (r *memRow) release() { r.owner, r.claimUntil = "", time.Time{} }
 
-// SetBatch implements store.Store.
-func (s *MemStore) SetBatch(ctx context.Context, ids []int64, batchID string) error {
+// held reports whether owner holds r: it claimed r last and r is pending.
+func (r *memRow) held(owner string) bool {
+	return r.owner == owner && r.item.State == store.StatePending
+}
+
+// updateHeld applies f to the rows of ids owner holds and reports the
+// others as the SQL store does (ErrNotFound, ErrNotHeld), after changing
+// the held ones.
+func (s *MemStore) updateHeld(owner string, ids []int64, f func(r *memRow)) error {
+	if owner == "" {
+		return errors.New("memstore: empty owner")
+	}
+	var missing, skipped []int64
+	for _, id := range ids {
+		switch r := s.find(id); {
+		case r == nil:
+			missing = append(missing, id)
+		case !r.held(owner):
+			skipped = append(skipped, id)
+		default:
+			f(r)
+		}
+	}
+	var errs []error
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("outbox rows %v: %w", missing, store.ErrNotFound))
+	}
+	if len(skipped) > 0 {
+		errs = append(errs, fmt.Errorf("outbox rows %v are %w %q", skipped, store.ErrNotHeld, owner))
+	}
+	return errors.Join(errs...)
+}
+
+// SetBatches implements store.Store.
+func (s *MemStore) SetBatches(ctx context.Context, owner string, batches []store.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if owner == "" {
+		return errors.New("memstore: set batches without an owner")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.update(ids, func(r *memRow) { r.item.BatchID = text(batchID) })
+	used := map[string]bool{}
+	for _, r := range s.rows {
+		if r.item.BatchID != "" {
+			used[r.item.BatchID] = true
+		}
+	}
+	// Check everything first: nothing is written if one batch fails.
+	for _, b := range batches {
+		id := text(b.ID)
+		switch {
+		case id == "":
+			return errors.New("memstore: a batch with an empty id")
+		case len(b.Rows) == 0:
+			return fmt.Errorf("memstore: batch %q has no rows", b.ID)
+		case used[id]:
+			return fmt.Errorf("memstore: batch id %q is in use", b.ID)
+		}
+		used[id] = true
+		var missing, skipped []int64
+		for _, rid := range b.Rows {
+			switch r := s.find(rid); {
+			case r == nil:
+				missing = append(missing, rid)
+			case r.item.BatchID != "":
+				return fmt.Errorf("memstore: batch %q: row %d already belongs to message %q", b.ID, rid, r.item.BatchID)
+			case !r.held(owner):
+				skipped = append(skipped, rid)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("memstore: batch %q: rows %v: %w", b.ID, missing, store.ErrNotFound)
+		}
+		if len(skipped) > 0 {
+			return fmt.Errorf("memstore: batch %q: rows %v are %w %q", b.ID, skipped, store.ErrNotHeld, owner)
+		}
+	}
+	for _, b := range batches {
+		for _, rid := range b.Rows {
+			r := s.find(rid)
+			r.item.BatchID, r.item.Digest = text(b.ID), b.Digest
+		}
+	}
+	return nil
 }
 
 // MarkSent implements store.Store.
-func (s *MemStore) MarkSent(ctx context.Context, ids []int64, at time.Time) error {
+func (s *MemStore) MarkSent(ctx context.Context, owner string, ids []int64, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.update(ids, func(r *memRow) {
+	return s.updateHeld(owner, ids, func(r *memRow) {
 		r.item.State, r.item.SentAt = store.StateSent, norm(at)
 		r.release()
 		if g := s.groups[r.item.Channel+"\x00"+r.item.GroupKey]; r.item.GroupKey != "" && g != nil {
@@ -465,7 +529,7 @@ func (s *MemStore) MarkSent(ctx context.Context, ids []int64, at time.Time) erro
 }
 
 // MarkRetry implements store.Store.
-func (s *MemStore) MarkRetry(ctx context.Context, ids []int64, next time.Time, errText string) error {
+func (s *MemStore) MarkRetry(ctx context.Context, owner string, ids []int64, next time.Time, errText string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -474,10 +538,7 @@ func (s *MemStore) MarkRetry(ctx context.Context, ids []int64, next time.Time, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.update(ids, func(r *memRow) {
-		if r.item.State != store.StatePending {
-			return // a late retry does not revive a sent or dead row
-		}
+	return s.updateHeld(owner, ids, func(r *memRow) {
 		r.item.Attempts++
 		r.item.NextAt, r.item.LastError = norm(next), text(errText)
 		r.release()
@@ -485,22 +546,83 @@ func (s *MemStore) MarkRetry(ctx context.Context, ids []int64, next time.Time, e
 }
 
 // MarkDead implements store.Store.
-func (s *MemStore) MarkDead(ctx context.Context, ids []int64, reason string, _ time.Time) error {
+func (s *MemStore) MarkDead(ctx context.Context, owner string, ids []int64, reason string, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.update(ids, func(r *memRow) {
-		if r.item.State == store.StateSent {
-			return // a late death does not kill a sent row
-		}
-		if r.item.State == store.StatePending {
-			r.item.Attempts++
-		}
-		r.item.State, r.item.LastError = store.StateDead, text(reason)
+	return s.updateHeld(owner, ids, func(r *memRow) {
+		r.item.Attempts++
+		r.item.State, r.item.LastError, r.item.NextAt = store.StateDead, text(reason), norm(at)
 		r.release()
 	})
+}
+
+// ReleaseClaims implements store.Store.
+func (s *MemStore) ReleaseClaims(ctx context.Context, owner string, ids []int64) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if owner == "" {
+		return 0, errors.New("memstore: release without an owner")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if ids == nil {
+		for _, r := range s.rows {
+			if r.held(owner) {
+				r.release()
+				n++
+			}
+		}
+		return n, nil
+	}
+	var missing []int64
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		switch r := s.find(id); {
+		case r == nil:
+			missing = append(missing, id)
+		case r.held(owner):
+			r.release()
+			n++
+		}
+	}
+	if len(missing) > 0 {
+		return n, fmt.Errorf("outbox rows %v: %w", missing, store.ErrNotFound)
+	}
+	return n, nil
+}
+
+// Holders implements store.Store.
+func (s *MemStore) Holders(ctx context.Context, now time.Time) ([]store.Holder, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	by := map[string]*store.Holder{}
+	for _, r := range s.rows {
+		if r.owner == "" || r.item.State != store.StatePending || !r.claimUntil.After(now) {
+			continue
+		}
+		h := by[r.owner]
+		if h == nil {
+			h = &store.Holder{Owner: r.owner}
+			by[r.owner] = h
+		}
+		h.Rows++
+		if r.claimUntil.After(h.Until) {
+			h.Until = r.claimUntil
+		}
+	}
+	out := make([]store.Holder, 0, len(by))
+	for _, h := range by {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b store.Holder) int { return cmp.Compare(a.Owner, b.Owner) })
+	return out, nil
 }
 
 // Requeue implements store.Store.

@@ -6,7 +6,9 @@
 // CommitPage stores a page's new detections, their outbox rows and the
 // tenant's new cursor in one transaction, so the cursor never moves ahead
 // of what is stored; and an outbox row is marked sent only after its
-// channel accepted the message.
+// channel accepted the message. A message's composition (its key and its
+// rows, SetBatches) is stored before it is sent, so a message sent again
+// after a crash in between is the same message under the same key.
 package store
 
 import (
@@ -39,6 +41,11 @@ const (
 
 // ErrNotFound is returned for an id the store does not hold.
 var ErrNotFound = errors.New("not found")
+
+// ErrNotHeld is returned for outbox rows the caller does not hold: another
+// owner claimed them after the caller's lease lapsed, or they were
+// released, sent, killed or requeued meanwhile.
+var ErrNotHeld = errors.New("not held by this owner")
 
 // Tenant is a tenant puawatch reads, with its progress.
 type Tenant struct {
@@ -130,8 +137,13 @@ type OutboxItem struct {
 	Attempts  int
 	NextAt    time.Time // not sent before then
 	LastError string
-	BatchID   string // set when the row joins a message: redeliveries reuse it (Message-ID)
-	GroupKey  string // rows of one channel and group key go out together
+	// BatchID is the key of the message the row is sent in (e-mail
+	// Message-ID, webhook Idempotency-Key, JSONL key), "" until the
+	// message is composed (SetBatches). Once set it never changes: every
+	// redelivery sends the same message, with the same rows.
+	BatchID  string
+	Digest   bool   // the row's message is sent as a digest, even of one detection
+	GroupKey string // rows of one channel and group key go out together
 	// DigestAbove and MaxPerMessage are the row's Delivery settings.
 	DigestAbove, MaxPerMessage int
 	CreatedAt                  time.Time
@@ -145,6 +157,21 @@ type Claim struct {
 	Now   time.Time     // rows with NextAt <= Now and no live claim
 	Lease time.Duration // the claim lapses after this, so a crashed owner's rows come back
 	Limit int           // at most this many rows
+}
+
+// Batch is the composition of one message: the key it is sent under and
+// its rows, all of one channel.
+type Batch struct {
+	ID     string // the message key; unique: no other row carries it
+	Digest bool   // sent as a digest, even of one detection
+	Rows   []int64
+}
+
+// Holder is an owner holding live claims on pending outbox rows.
+type Holder struct {
+	Owner string
+	Rows  int       // how many rows it holds
+	Until time.Time // when the last of its claims lapses
 }
 
 // OutboxFilter selects outbox rows for listing.
@@ -174,6 +201,14 @@ type DetectionFilter struct {
 //   - Outbox methods taking ids update the rows the store holds and
 //     return an error wrapping ErrNotFound that names the others. An
 //     empty ids list is a no-op.
+//   - A row is held by the owner that claimed it last, from ClaimOutbox
+//     until MarkSent, MarkRetry, MarkDead, ReleaseClaims or Requeue
+//     releases it, its lease live or lapsed: a lapsed claim is held until
+//     another owner claims the row. SetBatches, MarkSent, MarkRetry and
+//     MarkDead change only rows the caller (owner) holds; the others are
+//     left as they are and named in an error wrapping ErrNotHeld, so an
+//     instance whose lease lapsed cannot mark rows another one reclaimed.
+//     An empty owner is an error.
 type Store interface {
 	// UpsertTenants adds tenants and updates their name, region and
 	// apiHost; it keeps cursors and progress (the progress fields of ts
@@ -221,27 +256,43 @@ type Store interface {
 	// (channel and group key), so a group is never split between claims.
 	// Due: NextAt <= c.Now and no claim, or a claim that lapsed
 	// (ClaimedUntil <= c.Now). Oldest is the lowest ID, so a retried row
-	// keeps its place. Rows come with their Detection. c.Limit and c.Lease
-	// must be positive and c.Now non-zero.
+	// keeps its place. Rows come with their Detection. c.Owner must not
+	// be empty, c.Limit and c.Lease must be positive and c.Now non-zero.
 	ClaimOutbox(ctx context.Context, c Claim) ([]OutboxItem, error)
-	// SetBatch gives rows the batch id of the message they are sent in.
-	// The batch id survives MarkRetry, Requeue and reclaims.
-	SetBatch(ctx context.Context, ids []int64, batchID string) error
-	// MarkSent marks rows sent after their channel accepted them: State
-	// sent, SentAt = at, claim released, whatever their state was.
-	MarkSent(ctx context.Context, ids []int64, at time.Time) error
-	// MarkRetry releases rows for another attempt at next, counting the
-	// attempt and keeping the error. Only pending rows change: a late
-	// retry cannot resend a row that was sent or killed meanwhile.
-	MarkRetry(ctx context.Context, ids []int64, next time.Time, errText string) error
-	// MarkDead moves rows to the dead-letter state with the reason
-	// (LastError), counting the attempt and releasing the claim. Only
-	// pending rows change. A dead row keeps at in NextAt (it is never
-	// due; Requeue sets NextAt again).
-	MarkDead(ctx context.Context, ids []int64, reason string, at time.Time) error
+	// SetBatches composes messages before they are sent, in one
+	// transaction: the rows of each batch get its ID as BatchID and its
+	// Digest. Every row must be held by owner and in no message yet, and
+	// no other row may carry a batch's ID, so that a message, once
+	// stored, never changes: no row leaves it and none joins it. If one
+	// of these fails, nothing is written: the error wraps ErrNotHeld
+	// (rows owner does not hold) or ErrNotFound, or names the row already
+	// in a message or the ID in use. BatchID and Digest survive MarkRetry,
+	// Requeue, ReleaseClaims and reclaims.
+	SetBatches(ctx context.Context, owner string, batches []Batch) error
+	// MarkSent marks rows owner holds sent after their channel accepted
+	// them: State sent, SentAt = at, claim released.
+	MarkSent(ctx context.Context, owner string, ids []int64, at time.Time) error
+	// MarkRetry releases rows owner holds for another attempt at next,
+	// counting the attempt and keeping the error.
+	MarkRetry(ctx context.Context, owner string, ids []int64, next time.Time, errText string) error
+	// MarkDead moves rows owner holds to the dead-letter state with the
+	// reason (LastError), counting the attempt and releasing the claim. A
+	// dead row keeps at in NextAt (it is never due; Requeue sets NextAt
+	// again).
+	MarkDead(ctx context.Context, owner string, ids []int64, reason string, at time.Time) error
+	// ReleaseClaims gives back owner's claims at once, without waiting
+	// for their lease: the rows among ids that owner holds (ids nil:
+	// every row it holds) become unclaimed, pending and due as they were,
+	// BatchID kept. Rows it does not hold are left alone, without an
+	// error. It returns how many rows it released.
+	ReleaseClaims(ctx context.Context, owner string, ids []int64) (int, error)
+	// Holders lists the owners holding live claims (ClaimedUntil after
+	// now) on pending rows, by owner.
+	Holders(ctx context.Context, now time.Time) ([]Holder, error)
 	// Requeue makes dead (or pending) rows due now again; ids nil: all dead rows.
 	// Requeued rows are pending, due at at, unclaimed, with Attempts reset
-	// to 0 (a fresh retry budget); LastError and BatchID are kept. Sent
+	// to 0 (a fresh retry budget); LastError, BatchID and Digest are kept
+	// (the message is sent again under its key, with the rows requeued). Sent
 	// rows are left alone. An empty, non-nil ids changes nothing. It
 	// returns how many rows it requeued.
 	Requeue(ctx context.Context, ids []int64, at time.Time) (int, error)

@@ -41,7 +41,13 @@ func TestEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ := st.Outbox(ctx, store.OutboxFilter{})
-	if err := st.MarkDead(ctx, []int64{rows[0].ID}, "401", at); err != nil {
+	if _, err := st.ClaimOutbox(ctx, store.Claim{Owner: "test", Now: at, Lease: time.Minute, Limit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkDead(ctx, "test", []int64{rows[0].ID}, "401", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReleaseClaims(ctx, "test", nil); err != nil {
 		t.Fatal(err)
 	}
 	status := NewStatus(at)

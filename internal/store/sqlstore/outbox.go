@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	outboxCols    = `o.id, o.event_id, o.tenant_id, o.channel, o.state, o.attempts, o.next_at, o.last_error, o.batch_id, o.created_at, o.sent_at, o.group_key, o.digest_above, o.max_per_message`
+	outboxCols    = `o.id, o.event_id, o.tenant_id, o.channel, o.state, o.attempts, o.next_at, o.last_error, o.batch_id, o.created_at, o.sent_at, o.group_key, o.digest_above, o.max_per_message, o.digest`
 	detectionCols = `d.event_id, d.tenant_id, d.tenant_name, d.kind, d.type, d.name, d.severity, d.threat, d.location, d."user", d.endpoint_id, d.endpoint_type, d.path, d."when", d.created_at, d.seen_at, d.raw`
 	outboxSelect  = `SELECT ` + outboxCols + `, ` + detectionCols + ` FROM outbox o JOIN detections d ON d.event_id = o.event_id`
 )
@@ -25,9 +25,11 @@ const (
 // until c.Now+c.Lease, and returns them with their detection, lowest id
 // first. PostgreSQL skips rows another claimer has locked; SQLite
 // serializes claimers with an immediate transaction. c.Limit and c.Lease
-// must be positive and c.Now non-zero.
+// must be positive, c.Now non-zero and c.Owner not empty.
 func (s *Store) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.OutboxItem, error) {
 	switch {
+	case c.Owner == "":
+		return nil, errors.New("sqlstore: claim outbox: empty owner")
 	case c.Limit <= 0:
 		return nil, fmt.Errorf("sqlstore: claim outbox for %q: limit %d is not positive", c.Owner, c.Limit)
 	case c.Lease <= 0:
@@ -105,7 +107,7 @@ func scanOutbox(rows *sql.Rows, err error) ([]store.OutboxItem, error) {
 		)
 		if err := rows.Scan(&it.ID, &it.EventID, &it.TenantID, &it.Channel, &it.State, &it.Attempts,
 			timeCol{&it.NextAt}, &it.LastError, &it.BatchID, timeCol{&it.CreatedAt}, timeCol{&it.SentAt},
-			&it.GroupKey, &it.DigestAbove, &it.MaxPerMessage,
+			&it.GroupKey, &it.DigestAbove, &it.MaxPerMessage, &it.Digest,
 			&d.EventID, &d.TenantID, &d.TenantName, &d.Kind, &d.Type, &d.Name, &d.Severity, &d.Threat,
 			&d.Location, &d.User, &d.EndpointID, &d.EndpointType, &d.Path,
 			timeCol{&d.When}, timeCol{&d.CreatedAt}, timeCol{&d.SeenAt}, &d.Raw); err != nil {
@@ -119,51 +121,100 @@ func scanOutbox(rows *sql.Rows, err error) ([]store.OutboxItem, error) {
 	return out, rows.Err()
 }
 
-// updateOutbox runs "UPDATE outbox SET set WHERE cond AND id IN (ids)" in
-// one transaction, args binding $1.. of set and cond. It returns how many
-// rows changed, and an error wrapping store.ErrNotFound naming the ids the
-// outbox does not hold (the others are updated all the same).
-func (s *Store) updateOutbox(ctx context.Context, ids []int64, set, cond string, args ...any) (int, error) {
+// heldBy is the condition of a row owner holds, binding owner as $n:
+// claimed by owner last (its lease live or lapsed) and still pending.
+func heldBy(n int) string { return fmt.Sprintf(`claim_owner = $%d AND state = 'pending'`, n) }
+
+// updateRows runs "UPDATE outbox SET set WHERE cond AND id IN (ids)" in
+// tx, args binding $1.. of set and cond. It returns the ids it changed,
+// the ids of rows cond left alone, and the ids the outbox does not hold.
+func (s *Store) updateRows(ctx context.Context, tx *sql.Tx, ids []int64, set, cond string, args ...any) (changed, skipped, missing []int64, err error) {
 	ids = uniqIDs(ids)
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	var (
-		changed int
-		missing []int64
-	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		changed, missing = 0, nil
-		for _, c := range chunks(ids) {
-			a := slices.Clone(args)
-			for _, id := range c {
-				a = append(a, id)
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE `+cond+
-				` AND id IN (`+placeholders(len(args)+1, len(c))+`)`, a...)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			changed += int(n)
+	done := map[int64]bool{}
+	for _, c := range chunks(ids) {
+		a := slices.Clone(args)
+		for _, id := range c {
+			a = append(a, id)
 		}
-		if changed < len(ids) {
-			var err error
-			missing, err = missingIDs(ctx, tx, ids)
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET `+set+` WHERE `+cond+
+			` AND id IN (`+placeholders(len(args)+1, len(c))+`) RETURNING id`, a...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, nil, nil, err
+			}
+			done[id] = true
+			changed = append(changed, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if len(changed) == len(ids) {
+		return changed, nil, nil, nil
+	}
+	missing, err = missingIDs(ctx, tx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gone := map[int64]bool{}
+	for _, id := range missing {
+		gone[id] = true
+	}
+	for _, id := range ids {
+		if !done[id] && !gone[id] {
+			skipped = append(skipped, id)
+		}
+	}
+	slices.Sort(changed)
+	return changed, skipped, missing, nil
+}
+
+// notHeld is the error for the rows a method of an owner left alone: the
+// ids the outbox does not hold (store.ErrNotFound) and those owner does
+// not hold (store.ErrNotHeld); nil when there are none.
+func notHeld(owner string, skipped, missing []int64) error {
+	var errs []error
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("outbox ids %s: %w", idList(missing), store.ErrNotFound))
+	}
+	if len(skipped) > 0 {
+		errs = append(errs, fmt.Errorf("outbox ids %s: %w %q (another owner claimed them after its lease lapsed, or they were released, sent, killed or requeued): left alone",
+			idList(skipped), store.ErrNotHeld, owner))
+	}
+	return errors.Join(errs...)
+}
+
+// updateHeld changes the rows among ids that owner holds, in one
+// transaction, and reports the others (see notHeld). then, when given,
+// runs in the same transaction with the ids changed.
+func (s *Store) updateHeld(ctx context.Context, owner string, ids []int64, set string, args []any, then func(tx *sql.Tx, changed []int64) error) error {
+	if owner == "" {
+		return errors.New("empty owner")
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var skipped, missing []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		changed, sk, mi, err := s.updateRows(ctx, tx, ids, set, heldBy(len(args)+1), append(slices.Clone(args), clean(owner))...)
+		if err != nil {
 			return err
+		}
+		skipped, missing = sk, mi
+		if then != nil && len(changed) > 0 {
+			return then(tx, changed)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if len(missing) > 0 {
-		return changed, fmt.Errorf("outbox ids %s: %w", idList(missing), store.ErrNotFound)
-	}
-	return changed, nil
+	return notHeld(owner, skipped, missing)
 }
 
 // idList formats ids for an error, eliding a long list.
@@ -182,84 +233,229 @@ func idList(ids []int64) string {
 	return b.String()
 }
 
-// SetBatch implements store.Store. Ids the outbox does not hold are
-// reported with store.ErrNotFound; the others are updated.
-func (s *Store) SetBatch(ctx context.Context, ids []int64, batchID string) error {
-	if _, err := s.updateOutbox(ctx, ids, `batch_id = $1`, `TRUE`, clean(batchID)); err != nil {
-		return fmt.Errorf("sqlstore: set batch %q: %w", batchID, err)
+// boolArg encodes b as a query argument: 0/1 for SQLite, a boolean for
+// PostgreSQL.
+func (s *Store) boolArg(b bool) any {
+	if s.dialect == DialectSQLite {
+		if b {
+			return int64(1)
+		}
+		return int64(0)
 	}
-	return nil
+	return b
 }
 
-// MarkSent implements store.Store: the rows become sent at at and lose
-// their claim, whatever their state (the channel accepted them). Ids the
-// outbox does not hold are reported with store.ErrNotFound.
-func (s *Store) MarkSent(ctx context.Context, ids []int64, at time.Time) error {
-	_, err := s.updateOutbox(ctx, ids, `state = 'sent', sent_at = $1, claim_owner = '', claimed_until = NULL`, `TRUE`, s.timeArg(at))
-	if err != nil {
-		return fmt.Errorf("sqlstore: mark sent: %w", err)
+// SetBatches implements store.Store: in one transaction, every row of
+// each batch gets its id and digest flag, provided owner holds it and it
+// is in no batch yet, and no other row carries the batch's id; otherwise
+// nothing is written.
+func (s *Store) SetBatches(ctx context.Context, owner string, batches []store.Batch) error {
+	if owner == "" {
+		return errors.New("sqlstore: set batches: empty owner")
 	}
-	// The groups of these rows sent a message now: their interval counts
-	// from here.
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, c := range chunks(uniqIDs(ids)) {
-			args := []any{s.timeArg(at)}
-			for _, id := range c {
-				args = append(args, id)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox_groups SET last_sent = $1
-				WHERE (channel, group_key) IN (SELECT channel, group_key FROM outbox WHERE group_key <> '' AND id IN (`+placeholders(2, len(c))+`))`, args...); err != nil {
+	seen := map[string]bool{}
+	for _, b := range batches {
+		switch {
+		case b.ID == "":
+			return fmt.Errorf("sqlstore: set batches for %q: a batch with an empty id", owner)
+		case len(b.Rows) == 0:
+			return fmt.Errorf("sqlstore: set batches for %q: batch %q has no rows", owner, b.ID)
+		case seen[clean(b.ID)]:
+			return fmt.Errorf("sqlstore: set batches for %q: batch id %q given twice", owner, b.ID)
+		}
+		seen[clean(b.ID)] = true
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, b := range batches {
+			id := clean(b.ID)
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE batch_id = $1`, id).Scan(&n); err != nil {
 				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("batch id %q is the key of a message already stored (%d rows): a message never takes new rows", b.ID, n)
+			}
+			_, skipped, missing, err := s.updateRows(ctx, tx, b.Rows, `batch_id = $1, digest = $2`,
+				heldBy(3)+` AND batch_id = ''`, id, s.boolArg(b.Digest), clean(owner))
+			if err != nil {
+				return err
+			}
+			if len(skipped) > 0 {
+				inMessage, err := batched(ctx, tx, skipped)
+				if err != nil {
+					return err
+				}
+				if len(inMessage) > 0 {
+					return fmt.Errorf("batch %q: outbox ids %s already belong to a message: they are only ever sent in it", b.ID, idList(inMessage))
+				}
+			}
+			if err := notHeld(owner, skipped, missing); err != nil {
+				return fmt.Errorf("batch %q: %w", b.ID, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: mark sent: group times: %w", err)
+		return fmt.Errorf("sqlstore: set batches for %q: %w", owner, err)
 	}
 	return nil
 }
 
-// MarkRetry implements store.Store: pending rows count an attempt, keep
-// errText, lose their claim and are due again at next. Rows already sent
-// or dead are left alone, so a late retry cannot resend them. next must
-// not be zero.
-func (s *Store) MarkRetry(ctx context.Context, ids []int64, next time.Time, errText string) error {
+// batched returns the ids among ids whose rows already carry a batch id.
+func batched(ctx context.Context, q queryer, ids []int64) ([]int64, error) {
+	var out []int64
+	for _, c := range chunks(ids) {
+		args := make([]any, len(c))
+		for i, id := range c {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT id FROM outbox WHERE batch_id <> '' AND id IN (`+placeholders(1, len(c))+`) ORDER BY id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MarkSent implements store.Store: the rows owner holds become sent at at
+// and lose their claim, and their groups' last message is at at; the
+// others are left alone and reported (store.ErrNotHeld, ErrNotFound).
+func (s *Store) MarkSent(ctx context.Context, owner string, ids []int64, at time.Time) error {
+	err := s.updateHeld(ctx, owner, ids, `state = 'sent', sent_at = $1, claim_owner = '', claimed_until = NULL`, []any{s.timeArg(at)},
+		func(tx *sql.Tx, changed []int64) error {
+			// The groups of these rows sent a message now: their interval
+			// counts from here.
+			for _, c := range chunks(changed) {
+				args := []any{s.timeArg(at)}
+				for _, id := range c {
+					args = append(args, id)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox_groups SET last_sent = $1
+					WHERE (channel, group_key) IN (SELECT channel, group_key FROM outbox WHERE group_key <> '' AND id IN (`+placeholders(2, len(c))+`))`, args...); err != nil {
+					return fmt.Errorf("group times: %w", err)
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark sent for %q: %w", owner, err)
+	}
+	return nil
+}
+
+// MarkRetry implements store.Store: the rows owner holds count an
+// attempt, keep errText, lose their claim and are due again at next; the
+// others are left alone and reported. next must not be zero.
+func (s *Store) MarkRetry(ctx context.Context, owner string, ids []int64, next time.Time, errText string) error {
 	if next.IsZero() {
 		return errors.New("sqlstore: mark retry: zero next time")
 	}
-	_, err := s.updateOutbox(ctx, ids,
-		`attempts = attempts + 1, next_at = $1, last_error = $2, claim_owner = '', claimed_until = NULL`,
-		`state = 'pending'`, s.timeArg(next), clean(errText))
+	err := s.updateHeld(ctx, owner, ids, `attempts = attempts + 1, next_at = $1, last_error = $2, claim_owner = '', claimed_until = NULL`,
+		[]any{s.timeArg(next), clean(errText)}, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: mark retry: %w", err)
+		return fmt.Errorf("sqlstore: mark retry for %q: %w", owner, err)
 	}
 	return nil
 }
 
-// MarkDead implements store.Store: pending rows become dead with
+// MarkDead implements store.Store: the rows owner holds become dead with
 // LastError = reason, count the attempt, lose their claim, and keep at in
-// NextAt (a dead row is never due; Requeue sets NextAt again). Rows
-// already sent are left alone.
-func (s *Store) MarkDead(ctx context.Context, ids []int64, reason string, at time.Time) error {
+// NextAt (a dead row is never due; Requeue sets NextAt again); the others
+// are left alone and reported.
+func (s *Store) MarkDead(ctx context.Context, owner string, ids []int64, reason string, at time.Time) error {
 	if at.IsZero() {
 		return errors.New("sqlstore: mark dead: zero time")
 	}
-	_, err := s.updateOutbox(ctx, ids,
-		`state = 'dead', last_error = $1, attempts = attempts + 1, next_at = $2, claim_owner = '', claimed_until = NULL`,
-		`state = 'pending'`, clean(reason), s.timeArg(at))
+	err := s.updateHeld(ctx, owner, ids, `state = 'dead', last_error = $1, attempts = attempts + 1, next_at = $2, claim_owner = '', claimed_until = NULL`,
+		[]any{clean(reason), s.timeArg(at)}, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: mark dead: %w", err)
+		return fmt.Errorf("sqlstore: mark dead for %q: %w", owner, err)
 	}
 	return nil
+}
+
+// ReleaseClaims implements store.Store: the pending rows among ids (all
+// when ids is nil) that owner holds lose their claim; the others are left
+// alone. Ids the outbox does not hold are reported with store.ErrNotFound.
+func (s *Store) ReleaseClaims(ctx context.Context, owner string, ids []int64) (int, error) {
+	if owner == "" {
+		return 0, errors.New("sqlstore: release claims: empty owner")
+	}
+	const set = `claim_owner = '', claimed_until = NULL`
+	if ids == nil {
+		res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE `+heldBy(1), clean(owner))
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: release the claims of %q: %w", owner, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: release the claims of %q: %w", owner, err)
+		}
+		return int(n), nil
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var changed, missing []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changed, _, missing, err = s.updateRows(ctx, tx, ids, set, heldBy(1), clean(owner))
+		return err
+	})
+	if err == nil {
+		err = notHeld(owner, nil, missing)
+	}
+	if err != nil {
+		return len(changed), fmt.Errorf("sqlstore: release the claims of %q: %w", owner, err)
+	}
+	return len(changed), nil
+}
+
+// Holders implements store.Store: the owners of live claims (claimed
+// until after now) on pending rows, with their row counts and the end of
+// their last claim, by owner.
+func (s *Store) Holders(ctx context.Context, now time.Time) ([]store.Holder, error) {
+	if now.IsZero() {
+		return nil, errors.New("sqlstore: holders: zero time")
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT claim_owner, COUNT(*), MAX(claimed_until) FROM outbox
+		WHERE state = 'pending' AND claim_owner <> '' AND claimed_until > $1 GROUP BY claim_owner ORDER BY claim_owner`, s.timeArg(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: holders: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Holder
+	for rows.Next() {
+		var h store.Holder
+		if err := rows.Scan(&h.Owner, &h.Rows, timeCol{&h.Until}); err != nil {
+			return nil, fmt.Errorf("sqlstore: holders: %w", err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: holders: %w", err)
+	}
+	return out, nil
 }
 
 // Requeue implements store.Store: the dead or pending rows among ids (all
 // dead rows when ids is nil; none when it is empty but not nil) become
 // pending, due at at, with no claim and Attempts reset to 0, so they get a
-// full retry budget again; LastError is kept. Sent rows are left alone. It
-// returns how many rows it requeued; ids the outbox does not hold are
-// reported with store.ErrNotFound.
+// full retry budget again; LastError and the message (BatchID, Digest)
+// are kept. Sent rows are left alone. It returns how many rows it
+// requeued; ids the outbox does not hold are reported with
+// store.ErrNotFound.
 func (s *Store) Requeue(ctx context.Context, ids []int64, at time.Time) (int, error) {
 	if at.IsZero() {
 		return 0, errors.New("sqlstore: requeue: zero time")
@@ -276,11 +472,22 @@ func (s *Store) Requeue(ctx context.Context, ids []int64, at time.Time) (int, er
 		}
 		return int(n), nil
 	}
-	n, err := s.updateOutbox(ctx, ids, set, `state IN ('dead', 'pending')`, s.timeArg(at))
-	if err != nil {
-		return n, fmt.Errorf("sqlstore: requeue: %w", err)
+	if len(ids) == 0 {
+		return 0, nil
 	}
-	return n, nil
+	var changed, missing []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changed, _, missing, err = s.updateRows(ctx, tx, ids, set, `state IN ('dead', 'pending')`, s.timeArg(at))
+		return err
+	})
+	if err == nil && len(missing) > 0 {
+		err = fmt.Errorf("outbox ids %s: %w", idList(missing), store.ErrNotFound)
+	}
+	if err != nil {
+		return len(changed), fmt.Errorf("sqlstore: requeue: %w", err)
+	}
+	return len(changed), nil
 }
 
 // Outbox implements store.Store: rows in f.States (all when empty),

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/notify/notifytest"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 	"github.com/puawatch/puawatch/internal/store/storetest"
@@ -313,7 +314,7 @@ func TestClaimOrderAcrossRetries(t *testing.T) {
 	for _, it := range items {
 		all = append(all, it.ID)
 	}
-	if err := s.MarkRetry(t.Context(), all, at.Add(time.Second), "x"); err != nil {
+	if err := s.MarkRetry(t.Context(), "a", all, at.Add(time.Second), "x"); err != nil {
 		t.Fatal(err)
 	}
 	items, err = s.ClaimOutbox(t.Context(), store.Claim{Owner: "b", Now: at.Add(time.Second), Lease: time.Minute, Limit: 2})
@@ -351,5 +352,19 @@ func TestOpenPostgresSchemeAnyCase(t *testing.T) {
 		if got := store.IsPostgresURL(dsn); got != want {
 			t.Errorf("IsPostgresURL(%q) = %v, want %v", dsn, got, want)
 		}
+	}
+}
+
+// TestDispatcher runs the dispatcher scenarios (redelivery after a crash,
+// claims released on a stop) on both dialects.
+func TestDispatcher(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			notifytest.Run(t, func(t *testing.T) store.Store {
+				s, _ := d.open(t)
+				return s
+			})
+		})
 	}
 }

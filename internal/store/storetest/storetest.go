@@ -40,6 +40,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoutedGroups", testRoutedGroups},
 		{"ClaimWholeGroups", testClaimWholeGroups},
 		{"LostWindows", testLostWindows},
+		{"MarksOnlyHeldRows", testMarksOnlyHeld},
+		{"MessagesComposedOnce", testSetBatches},
+		{"ReleaseClaims", testReleaseClaims},
+		{"Holders", testHolders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -637,7 +641,7 @@ func testMarkRetry(t *testing.T, s store.Store) {
 	all := page(t, s, "t1", "e", 1, channels, at)
 	checkIDs(t, "claim", ids(claim(t, s, "A", at, time.Minute, 10)), all)
 	next := at.Add(10 * time.Minute)
-	if err := s.MarkRetry(ctx, all[:1], next, "smtp: 451 try again later"); err != nil {
+	if err := s.MarkRetry(ctx, "A", all[:1], next, "smtp: 451 try again later"); err != nil {
 		t.Fatalf("MarkRetry: %v", err)
 	}
 	// Row 0 waits for next; row 1's claim lapsed at at+1m.
@@ -655,7 +659,7 @@ func testMarkRetry(t *testing.T, s store.Store) {
 	for _, m := range d {
 		t.Errorf("retried row: %s", m)
 	}
-	if err := s.MarkRetry(ctx, all[:1], time.Time{}, "x"); err == nil {
+	if err := s.MarkRetry(ctx, "C", all[:1], time.Time{}, "x"); err == nil {
 		t.Error("MarkRetry with a zero next time succeeded")
 	}
 }
@@ -730,23 +734,23 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 	checkIDs(t, "claim by A", ids(claim(t, s, "A", at, time.Minute, 10)), r)
 
 	// A batch id survives a retry and comes back on the reclaim.
-	if err := s.SetBatch(ctx, r[:2], "batch-1"); err != nil {
-		t.Fatalf("SetBatch: %v", err)
+	if err := s.SetBatches(ctx, "A", []store.Batch{{ID: "batch-1", Digest: true, Rows: r[:2]}}); err != nil {
+		t.Fatalf("SetBatches: %v", err)
 	}
-	if err := s.MarkRetry(ctx, r[:2], at.Add(time.Second), "timeout"); err != nil {
+	if err := s.MarkRetry(ctx, "A", r[:2], at.Add(time.Second), "timeout"); err != nil {
 		t.Fatalf("MarkRetry: %v", err)
 	}
 	re := claim(t, s, "B", at.Add(time.Second), time.Minute, 10)
 	checkIDs(t, "reclaim", ids(re), r[:2])
 	for _, it := range re {
-		if it.BatchID != "batch-1" || it.Attempts != 1 {
-			t.Errorf("reclaimed row %d: BatchID %q Attempts %d, want batch-1 and 1", it.ID, it.BatchID, it.Attempts)
+		if it.BatchID != "batch-1" || !it.Digest || it.Attempts != 1 {
+			t.Errorf("reclaimed row %d: BatchID %q Digest %v Attempts %d, want batch-1, a digest and 1", it.ID, it.BatchID, it.Digest, it.Attempts)
 		}
 	}
 
 	// Sent.
 	sentAt := at.Add(2 * time.Second)
-	if err := s.MarkSent(ctx, r[:1], sentAt); err != nil {
+	if err := s.MarkSent(ctx, "B", r[:1], sentAt); err != nil {
 		t.Fatalf("MarkSent: %v", err)
 	}
 	got := row(t, s, r[0])
@@ -759,7 +763,7 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 	}
 
 	// Dead.
-	if err := s.MarkDead(ctx, r[1:2], "550 mailbox unavailable", at.Add(3*time.Second)); err != nil {
+	if err := s.MarkDead(ctx, "B", r[1:2], "550 mailbox unavailable", at.Add(3*time.Second)); err != nil {
 		t.Fatalf("MarkDead: %v", err)
 	}
 	got = row(t, s, r[1])
@@ -776,12 +780,13 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 	later := at.Add(time.Hour)
 	checkIDs(t, "claim of the rest", ids(claim(t, s, "C", later, time.Hour, 10)), r[2:])
 
-	// A late retry or death does not revive or kill a sent row.
-	if err := s.MarkRetry(ctx, r[:1], at.Add(4*time.Second), "late"); err != nil {
-		t.Fatalf("MarkRetry(sent row): %v", err)
+	// A late retry or death does not revive or kill a sent row: its
+	// sender no longer holds it.
+	if err := s.MarkRetry(ctx, "B", r[:1], at.Add(4*time.Second), "late"); !errors.Is(err, store.ErrNotHeld) {
+		t.Fatalf("MarkRetry(sent row) = %v, want ErrNotHeld", err)
 	}
-	if err := s.MarkDead(ctx, r[:1], "late", at.Add(4*time.Second)); err != nil {
-		t.Fatalf("MarkDead(sent row): %v", err)
+	if err := s.MarkDead(ctx, "B", r[:1], "late", at.Add(4*time.Second)); !errors.Is(err, store.ErrNotHeld) {
+		t.Fatalf("MarkDead(sent row) = %v, want ErrNotHeld", err)
 	}
 	if got := row(t, s, r[0]); got.State != store.StateSent || got.Attempts != 1 {
 		t.Errorf("sent row after a late retry: state %q attempts %d, want sent, 1", got.State, got.Attempts)
@@ -800,6 +805,9 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 	d.int("Attempts", int64(got.Attempts), 0)
 	d.str("LastError", got.LastError, "550 mailbox unavailable")
 	d.str("BatchID", got.BatchID, "batch-1")
+	if !got.Digest {
+		d = append(d, "Digest = false, want true (the message is kept)")
+	}
 	for _, m := range d {
 		t.Errorf("requeued row: %s", m)
 	}
@@ -826,10 +834,10 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 
 	// Empty id lists are no-ops.
 	for name, err := range map[string]error{
-		"MarkSent":  s.MarkSent(ctx, nil, at),
-		"MarkRetry": s.MarkRetry(ctx, nil, at, "x"),
-		"MarkDead":  s.MarkDead(ctx, nil, "x", at),
-		"SetBatch":  s.SetBatch(ctx, nil, "x"),
+		"MarkSent":   s.MarkSent(ctx, "A", nil, at),
+		"MarkRetry":  s.MarkRetry(ctx, "A", nil, at, "x"),
+		"MarkDead":   s.MarkDead(ctx, "A", nil, "x", at),
+		"SetBatches": s.SetBatches(ctx, "A", nil),
 	} {
 		if err != nil {
 			t.Errorf("%s(nil): %v", name, err)
@@ -839,13 +847,14 @@ func testSentDeadRequeueBatch(t *testing.T, s store.Store) {
 
 func testUnknownIDs(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	r := page(t, s, "t1", "e", 1, []string{"email"}, base)
-	unknown := r[0] + 1_000_000
+	r := page(t, s, "t1", "e", 2, []string{"email"}, base)
+	claim(t, s, "A", base, time.Minute, 10)
+	unknown := r[1] + 1_000_000
 	for name, err := range map[string]error{
-		"MarkSent":  s.MarkSent(ctx, []int64{unknown}, base),
-		"MarkRetry": s.MarkRetry(ctx, []int64{unknown}, base, "x"),
-		"MarkDead":  s.MarkDead(ctx, []int64{unknown}, "x", base),
-		"SetBatch":  s.SetBatch(ctx, []int64{unknown}, "x"),
+		"MarkSent":   s.MarkSent(ctx, "A", []int64{unknown}, base),
+		"MarkRetry":  s.MarkRetry(ctx, "A", []int64{unknown}, base, "x"),
+		"MarkDead":   s.MarkDead(ctx, "A", []int64{unknown}, "x", base),
+		"SetBatches": s.SetBatches(ctx, "A", []store.Batch{{ID: "x", Rows: []int64{unknown}}}),
 	} {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s(unknown id) = %v, want ErrNotFound", name, err)
@@ -854,12 +863,22 @@ func testUnknownIDs(t *testing.T, s store.Store) {
 	if n, err := s.Requeue(ctx, []int64{unknown}, base); !errors.Is(err, store.ErrNotFound) || n != 0 {
 		t.Errorf("Requeue(unknown id) = %d, %v; want 0, ErrNotFound", n, err)
 	}
-	// The known ids of a list with unknown ones are updated.
-	if err := s.SetBatch(ctx, []int64{r[0], unknown}, "b"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("SetBatch(known, unknown) = %v, want ErrNotFound", err)
+	if n, err := s.ReleaseClaims(ctx, "A", []int64{unknown}); !errors.Is(err, store.ErrNotFound) || n != 0 {
+		t.Errorf("ReleaseClaims(unknown id) = %d, %v; want 0, ErrNotFound", n, err)
 	}
-	if got := row(t, s, r[0]).BatchID; got != "b" {
-		t.Errorf("BatchID of the known row %q, want b", got)
+	// A message is composed whole or not at all.
+	if err := s.SetBatches(ctx, "A", []store.Batch{{ID: "b", Rows: []int64{r[0], unknown}}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetBatches(known, unknown) = %v, want ErrNotFound", err)
+	}
+	if got := row(t, s, r[0]).BatchID; got != "" {
+		t.Errorf("BatchID of the known row %q after a failed SetBatches, want none", got)
+	}
+	// The known ids of a mark with unknown ones are updated.
+	if err := s.MarkSent(ctx, "A", []int64{r[0], unknown}, base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("MarkSent(known, unknown) = %v, want ErrNotFound", err)
+	}
+	if got := row(t, s, r[0]).State; got != store.StateSent {
+		t.Errorf("the known row is %s after MarkSent(known, unknown), want sent", got)
 	}
 }
 
@@ -897,10 +916,10 @@ func testListing(t *testing.T, s store.Store) {
 	asc := slices.Clone(ids(all))
 	slices.Sort(asc)
 	claim(t, s, "A", at, time.Minute, 10)
-	if err := s.MarkDead(ctx, asc[:1], "dead", at); err != nil {
+	if err := s.MarkDead(ctx, "A", asc[:1], "dead", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkSent(ctx, asc[1:2], at); err != nil {
+	if err := s.MarkSent(ctx, "A", asc[1:2], at); err != nil {
 		t.Fatal(err)
 	}
 	checkIDs(t, "dead", ids(outbox(t, s, store.StateDead)), asc[:1])
@@ -951,7 +970,7 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Errorf("outbox row: %s", m)
 	}
 	next := time.Date(2025, 1, 2, 3, 5, 0, 500_999_999, zone)
-	if err := s.MarkRetry(ctx, ids(items), next, "x"); err != nil {
+	if err := s.MarkRetry(ctx, "A", ids(items), next, "x"); err != nil {
 		t.Fatal(err)
 	}
 	if got := claim(t, s, "B", norm(next).Add(-time.Millisecond), time.Minute, 1); len(got) != 0 {
@@ -961,7 +980,7 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Fatal("not claimed at NextAt")
 	}
 	sent := time.Date(2031, 7, 8, 9, 10, 11, 12_345_678, zone)
-	if err := s.MarkSent(ctx, ids(items), sent); err != nil {
+	if err := s.MarkSent(ctx, "B", ids(items), sent); err != nil {
 		t.Fatal(err)
 	}
 	if got := row(t, s, items[0].ID).SentAt; !sameTime(got, norm(sent)) {
@@ -1070,17 +1089,20 @@ func testHostile(t *testing.T, s store.Store) {
 			t.Fatalf("value %d: claimed %+v", i, items)
 		}
 		checkDetection(t, fmt.Sprintf("value %d claimed", i), items[0].Detection, want)
-		if err := s.SetBatch(ctx, ids(items), v+"batch"); err != nil {
+		if err := s.SetBatches(ctx, v+"owner", []store.Batch{{ID: v + "batch", Rows: ids(items)}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkRetry(ctx, ids(items), at, v+"error"); err != nil {
+		if err := s.MarkRetry(ctx, v+"owner", ids(items), at, v+"error"); err != nil {
 			t.Fatal(err)
 		}
 		got := row(t, s, items[0].ID)
 		if got.BatchID != v+"batch" || got.LastError != v+"error" {
 			t.Errorf("value %d: BatchID %q LastError %q", i, short(got.BatchID), short(got.LastError))
 		}
-		if err := s.MarkDead(ctx, ids(items), v+"reason", at); err != nil {
+		if again := claim(t, s, v+"owner", at, time.Minute, 10); len(again) != 1 {
+			t.Fatalf("value %d: reclaimed %d rows, want 1", i, len(again))
+		}
+		if err := s.MarkDead(ctx, v+"owner", ids(items), v+"reason", at); err != nil {
 			t.Fatal(err)
 		}
 		if got := row(t, s, items[0].ID).LastError; got != v+"reason" {
@@ -1103,7 +1125,7 @@ func testSanitized(t *testing.T, s store.Store) {
 	checkDetections(t, "returned", fresh, []store.Detection{w})
 	checkDetections(t, "listed", detections(t, s, store.DetectionFilter{}), []store.Detection{w})
 	items := claim(t, s, "A", base, time.Minute, 1)
-	if err := s.MarkRetry(t.Context(), ids(items), base, in); err != nil {
+	if err := s.MarkRetry(t.Context(), "A", ids(items), base, in); err != nil {
 		t.Fatalf("MarkRetry with NUL in the error: %v", err)
 	}
 	if got := row(t, s, items[0].ID).LastError; got != want {
@@ -1157,7 +1179,8 @@ func testRoutedGroups(t *testing.T, s store.Store) {
 	// The group's message goes out at +30s; a row a minute later waits
 	// for the interval (5m after the message), not just group_wait.
 	sent := at.Add(30 * time.Second)
-	if err := s.MarkSent(context.Background(), []int64{g1.ID, g2.ID}, sent); err != nil {
+	claim(t, s, "A", sent, time.Minute, 10)
+	if err := s.MarkSent(context.Background(), "A", []int64{g1.ID, g2.ID}, sent); err != nil {
 		t.Fatal(err)
 	}
 	commit(t, s, store.PageCommit{TenantID: "A", Detections: []store.Detection{det("g4", "A", at)}, Route: route, At: at.Add(time.Minute)})
@@ -1287,4 +1310,222 @@ func testLostWindows(t *testing.T, s store.Store) {
 		}
 	}
 	checkLostWindows(t, "after refused windows", lostWindows(t, s, ""), []store.LostWindow{a1, b0, want})
+}
+
+// testMarksOnlyHeld: an owner whose lease lapsed and whose rows another
+// owner claimed cannot mark, compose or release them; a lapsed claim
+// nobody took is still held.
+func testMarksOnlyHeld(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r := page(t, s, "t1", "e", 4, []string{"email"}, base)
+	checkIDs(t, "claim by A", ids(claim(t, s, "A", base, time.Minute, 3)), r[:3])
+	reclaim := base.Add(time.Minute) // A's lease lapsed: B takes the rows
+	checkIDs(t, "reclaim by B", ids(claim(t, s, "B", reclaim, time.Minute, 3)), r[:3])
+
+	late := reclaim.Add(time.Second)
+	for name, err := range map[string]error{
+		"MarkSent":   s.MarkSent(ctx, "A", r[:1], late),
+		"MarkRetry":  s.MarkRetry(ctx, "A", r[1:2], late.Add(time.Hour), "late retry"),
+		"MarkDead":   s.MarkDead(ctx, "A", r[2:3], "late death", late),
+		"SetBatches": s.SetBatches(ctx, "A", []store.Batch{{ID: "late", Rows: r[:1]}}),
+	} {
+		if !errors.Is(err, store.ErrNotHeld) {
+			t.Errorf("%s by A of rows B holds = %v, want ErrNotHeld", name, err)
+		}
+	}
+	if n, err := s.ReleaseClaims(ctx, "A", r[:3]); err != nil || n != 0 {
+		t.Errorf("ReleaseClaims by A of rows B holds = %d, %v; want 0, nil", n, err)
+	}
+	for _, id := range r[:3] {
+		got := row(t, s, id)
+		var d differ
+		d.str("State", got.State, store.StatePending)
+		d.int("Attempts", int64(got.Attempts), 0)
+		d.str("LastError", got.LastError, "")
+		d.str("BatchID", got.BatchID, "")
+		for _, m := range d {
+			t.Errorf("row %d after A's late calls: %s", id, m)
+		}
+	}
+	if got := claim(t, s, "C", late, time.Minute, 10); len(got) != 1 || got[0].ID != r[3] {
+		t.Errorf("C claimed %v, want only %d: B's claims must still hold", ids(got), r[3])
+	}
+
+	// B marks what it holds; a list with one row it does not hold changes
+	// the others and names that one.
+	if err := s.MarkSent(ctx, "B", []int64{r[0], r[3]}, late); !errors.Is(err, store.ErrNotHeld) ||
+		!strings.Contains(err.Error(), fmt.Sprint(r[3])) {
+		t.Errorf("MarkSent by B of its row and C's = %v, want ErrNotHeld naming %d", err, r[3])
+	}
+	if got := row(t, s, r[0]).State; got != store.StateSent {
+		t.Errorf("B's row is %s, want sent", got)
+	}
+	if got := row(t, s, r[3]).State; got != store.StatePending {
+		t.Errorf("C's row is %s, want pending", got)
+	}
+
+	// A lapsed claim that nobody took is still its owner's.
+	if err := s.MarkSent(ctx, "C", r[3:], late.Add(time.Hour)); err != nil {
+		t.Errorf("MarkSent by C after its lease lapsed, the row not reclaimed: %v", err)
+	}
+
+	// An owner is required.
+	if _, err := s.ClaimOutbox(ctx, store.Claim{Now: late, Lease: time.Minute, Limit: 1}); err == nil {
+		t.Error("ClaimOutbox without an owner succeeded")
+	}
+	for name, err := range map[string]error{
+		"MarkSent":   s.MarkSent(ctx, "", r[1:2], late),
+		"MarkRetry":  s.MarkRetry(ctx, "", r[1:2], late, "x"),
+		"MarkDead":   s.MarkDead(ctx, "", r[1:2], "x", late),
+		"SetBatches": s.SetBatches(ctx, "", []store.Batch{{ID: "x", Rows: r[1:2]}}),
+	} {
+		if err == nil {
+			t.Errorf("%s without an owner succeeded", name)
+		}
+	}
+	if _, err := s.ReleaseClaims(ctx, "", nil); err == nil {
+		t.Error("ReleaseClaims without an owner succeeded")
+	}
+}
+
+// testSetBatches: a message's composition is stored whole or not at all,
+// once: no row moves to another message, no row joins one, and the
+// message survives retries, releases, reclaims and requeues.
+func testSetBatches(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r := page(t, s, "t1", "e", 5, []string{"email"}, base)
+	claim(t, s, "A", base, time.Minute, 10)
+	if err := s.SetBatches(ctx, "A", []store.Batch{
+		{ID: "m-digest", Digest: true, Rows: r[:2]},
+		{ID: "e0002.email", Rows: r[2:3]},
+	}); err != nil {
+		t.Fatalf("SetBatches: %v", err)
+	}
+	check := func(label string) {
+		t.Helper()
+		for i, want := range []struct {
+			batch  string
+			digest bool
+		}{{"m-digest", true}, {"m-digest", true}, {"e0002.email", false}, {"", false}, {"", false}} {
+			got := row(t, s, r[i])
+			if got.BatchID != want.batch || got.Digest != want.digest {
+				t.Errorf("%s: row %d in message %q (digest %v), want %q (digest %v)", label, r[i], got.BatchID, got.Digest, want.batch, want.digest)
+			}
+		}
+	}
+	check("composed")
+
+	// Refused, and nothing of the call is written: a row already in a
+	// message, a key in use, a key twice, an empty key, no rows.
+	for name, bs := range map[string][]store.Batch{
+		"a row of another message": {{ID: "m-ok", Rows: r[3:4]}, {ID: "m-new", Rows: r[1:2]}},
+		"a key in use":             {{ID: "m-ok", Rows: r[4:5]}, {ID: "m-digest", Digest: true, Rows: r[3:4]}},
+		"a key twice":              {{ID: "m-twice", Rows: r[3:4]}, {ID: "m-twice", Rows: r[4:5]}},
+		"an empty key":             {{ID: "m-ok", Rows: r[3:4]}, {ID: "", Rows: r[4:5]}},
+		"no rows":                  {{ID: "m-ok", Rows: r[3:4]}, {ID: "m-empty"}},
+	} {
+		if err := s.SetBatches(ctx, "A", bs); err == nil {
+			t.Errorf("SetBatches with %s succeeded", name)
+		}
+		check("after SetBatches with " + name)
+	}
+
+	// The message survives a retry, a release, a reclaim and a requeue.
+	if err := s.MarkRetry(ctx, "A", r[:1], base, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReleaseClaims(ctx, "A", nil); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, s, "B", base, time.Minute, 10)
+	if err := s.MarkDead(ctx, "B", r[:2], "550", base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Requeue(ctx, nil, base); err != nil {
+		t.Fatal(err)
+	}
+	check("after retry, release, reclaim, death and requeue")
+}
+
+// testReleaseClaims: released rows are claimable at once by anyone, due
+// as they were; only the owner's own claims are released.
+func testReleaseClaims(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r := page(t, s, "t1", "e", 4, []string{"email"}, base)
+	checkIDs(t, "claim by A", ids(claim(t, s, "A", base, time.Hour, 3)), r[:3])
+	checkIDs(t, "claim by B", ids(claim(t, s, "B", base, time.Hour, 3)), r[3:])
+	if err := s.SetBatches(ctx, "A", []store.Batch{{ID: "m1", Digest: true, Rows: r[:1]}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := s.ReleaseClaims(ctx, "A", []int64{r[0], r[3]}); err != nil || n != 1 {
+		t.Fatalf("ReleaseClaims(A, its row and B's) = %d, %v; want 1", n, err)
+	}
+	got := claim(t, s, "C", base, time.Minute, 10)
+	checkIDs(t, "claim by C after A released one row", ids(got), r[:1])
+	if got[0].BatchID != "m1" || !got[0].Digest || !sameTime(got[0].NextAt, norm(base)) {
+		t.Errorf("released row: BatchID %q Digest %v NextAt %v, want m1, a digest, due at %v", got[0].BatchID, got[0].Digest, got[0].NextAt, norm(base))
+	}
+	if n, err := s.ReleaseClaims(ctx, "A", nil); err != nil || n != 2 {
+		t.Fatalf("ReleaseClaims(A, all) = %d, %v; want 2", n, err)
+	}
+	checkIDs(t, "claim by D after A released all", ids(claim(t, s, "D", base, time.Minute, 10)), r[1:3])
+	if n, err := s.ReleaseClaims(ctx, "A", nil); err != nil || n != 0 {
+		t.Errorf("ReleaseClaims(A) holding nothing = %d, %v; want 0", n, err)
+	}
+	if n, err := s.ReleaseClaims(ctx, "B", []int64{}); err != nil || n != 0 {
+		t.Errorf("ReleaseClaims(B, empty) = %d, %v; want 0", n, err)
+	}
+	if got := claim(t, s, "E", base, time.Minute, 10); len(got) != 0 {
+		t.Errorf("E claimed %v: B's claim must still hold", ids(got))
+	}
+	// A released row can be marked only by whoever claims it next.
+	if err := s.MarkSent(ctx, "A", r[1:2], base); !errors.Is(err, store.ErrNotHeld) {
+		t.Errorf("MarkSent by A after it released the row = %v, want ErrNotHeld", err)
+	}
+}
+
+// testHolders: the owners of live claims, with their counts and the end of
+// their last claim; lapsed, released and marked claims are not listed.
+func testHolders(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	holders := func(now time.Time) []store.Holder {
+		t.Helper()
+		hs, err := s.Holders(ctx, now)
+		if err != nil {
+			t.Fatalf("Holders: %v", err)
+		}
+		return hs
+	}
+	r := page(t, s, "t1", "e", 4, []string{"email"}, base)
+	if hs := holders(base); len(hs) != 0 {
+		t.Fatalf("Holders before any claim: %+v", hs)
+	}
+	claim(t, s, "B", base, time.Minute, 1)
+	claim(t, s, "A", base.Add(time.Second), 2*time.Minute, 2)
+	hs := holders(base.Add(time.Second))
+	want := []store.Holder{{Owner: "A", Rows: 2, Until: base.Add(time.Second + 2*time.Minute)}, {Owner: "B", Rows: 1, Until: base.Add(time.Minute)}}
+	if len(hs) != len(want) {
+		t.Fatalf("Holders = %+v, want %+v", hs, want)
+	}
+	for i := range hs {
+		if hs[i].Owner != want[i].Owner || hs[i].Rows != want[i].Rows || !sameTime(hs[i].Until, norm(want[i].Until)) {
+			t.Errorf("holder %d = %+v, want %+v", i, hs[i], want[i])
+		}
+	}
+	if hs := holders(base.Add(time.Minute)); len(hs) != 1 || hs[0].Owner != "A" {
+		t.Errorf("Holders when B's lease lapsed = %+v, want only A", hs)
+	}
+	if err := s.MarkSent(ctx, "A", r[1:2], base); err != nil {
+		t.Fatal(err)
+	}
+	if hs := holders(base.Add(time.Second)); len(hs) != 2 || hs[0].Rows != 1 {
+		t.Errorf("Holders after A marked a row sent = %+v, want A with 1 row, and B", hs)
+	}
+	if _, err := s.ReleaseClaims(ctx, "A", nil); err != nil {
+		t.Fatal(err)
+	}
+	if hs := holders(base.Add(time.Second)); len(hs) != 1 || hs[0].Owner != "B" {
+		t.Errorf("Holders after A released its claims = %+v, want only B", hs)
+	}
 }

@@ -73,7 +73,7 @@ func decodeYAML(file string, data []byte, dst any) (map[string]bool, error) {
 		var ye yaml.Error
 		if errors.As(err, &ye) {
 			// GetMessage, not Error: the latter quotes the source line.
-			return nil, &lineError{file: file, line: tokenLine(ye.GetToken()), msg: "invalid YAML: " + ye.GetMessage()}
+			return nil, &lineError{file: file, line: tokenLine(ye.GetToken()), msg: "invalid YAML: " + parserMessage(ye.GetMessage())}
 		}
 		return nil, &lineError{file: file, msg: "invalid YAML: " + err.Error()}
 	}
@@ -97,6 +97,17 @@ func decodeYAML(file string, data []byte, dst any) (map[string]bool, error) {
 	d.root = v.Type()
 	d.decodeValue(bodies[0], v, "")
 	return d.set, errors.Join(d.errs...)
+}
+
+// parserMessage is the YAML parser's message, without the source text
+// some of its messages quote: "invalid header option" quotes what follows
+// the | or > starting a value, which may be a secret written without
+// quotes.
+func parserMessage(msg string) string {
+	if strings.HasPrefix(msg, "invalid header option") {
+		return "a value starting with | or > is a block scalar, which must start on the next line: quote the value if it is text"
+	}
+	return msg
 }
 
 func (d *decoder) errorf(n ast.Node, format string, args ...any) {
@@ -134,7 +145,9 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 			}
 			target, ok := d.anchors[name]
 			if !ok {
-				d.errorf(x, "alias *%s names no anchor defined before it", name)
+				// The name is not shown: it may be a secret written
+				// without quotes that happens to start with *.
+				d.errorf(x, "a value starting with * is an alias, and this one names no anchor defined before it: quote the value if it is text")
 				return nil
 			}
 			n = target
@@ -280,9 +293,13 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 				d.errorf(mv, "%s: a key must be a plain name", p)
 				continue
 			}
-			val, ok := scalarText(d.resolve(mv.Value))
+			rv := d.resolve(mv.Value)
+			if rv == nil {
+				continue // resolve reported it: an alias naming no anchor
+			}
+			val, ok := scalarText(rv)
 			if !ok {
-				d.errorf(mv.Value, "%s.%s: expected a string, got %s", p, key, kindOf(d.resolve(mv.Value)))
+				d.errorf(mv.Value, "%s.%s: expected a string, got %s", p, key, kindOf(rv))
 				continue
 			}
 			out.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), reflect.ValueOf(val).Convert(t.Elem()))
@@ -297,6 +314,9 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, p string) {
 		out := reflect.MakeSlice(t, 0, len(seq.Values))
 		for i, item := range seq.Values {
 			item = d.resolve(item)
+			if item == nil {
+				continue // resolve reported it: an alias naming no anchor
+			}
 			text, ok := scalarText(item)
 			if !ok {
 				d.errorf(item, "%s[%d]: expected a string, got %s", p, i, kindOf(item))

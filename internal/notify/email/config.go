@@ -317,6 +317,13 @@ func ParseURL(raw string) (Config, error) {
 		return Config{}, errors.New("the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
 			"and percent-encode special characters (such as @ : / % ?) in the user name and password")
 	}
+	if strings.Contains(u.Path, "@") || strings.Contains(u.RawQuery, "@") || strings.Contains(u.Fragment, "@") {
+		// An @ after the host: a password holding / ? or #, not
+		// percent-encoded, ended the host early; what the parser took for
+		// host, path, query or fragment is part of the password.
+		return Config{}, errors.New("the smtp URL is not a valid URL; write it as smtp://user:password@host:587 " +
+			"and percent-encode special characters (such as @ : / % ? #) in the user name and password")
+	}
 	shown := shownURL(u)
 	bad := func(format string, a ...any) (Config, error) {
 		return Config{}, fmt.Errorf("smtp URL %s: "+format, append([]any{shown}, a...)...)
@@ -347,10 +354,10 @@ func ParseURL(raw string) (Config, error) {
 		c.Port = n
 	}
 	if u.Path != "" && u.Path != "/" {
-		return bad("unexpected path %q; the URL names only the server: %s://host:port", u.Path, u.Scheme)
+		return bad("unexpected path after the host; the URL names only the server: %s://host:port", u.Scheme)
 	}
 	if u.Fragment != "" {
-		return bad("unexpected fragment #%s; remove it", u.Fragment)
+		return bad("unexpected fragment (#...); remove it")
 	}
 	if u.User != nil {
 		c.Username = u.User.Username()

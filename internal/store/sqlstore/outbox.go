@@ -48,20 +48,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, c store.Claim) ([]store.OutboxI
 		RETURNING id`
 	var items []store.OutboxItem
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, clean(c.Owner), s.timeArg(c.Now.Add(c.Lease)), s.timeArg(c.Now), int64(c.Limit))
+		ids, err := scanIDs(tx.QueryContext(ctx, q, clean(c.Owner), s.timeArg(c.Now.Add(c.Lease)), s.timeArg(c.Now), int64(c.Limit)))
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 		more, err := s.claimRestOfGroups(ctx, tx, c, ids)
@@ -136,22 +124,14 @@ func (s *Store) updateRows(ctx context.Context, tx *sql.Tx, ids []int64, set, co
 		for _, id := range c {
 			a = append(a, id)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET `+set+` WHERE `+cond+
-			` AND id IN (`+placeholders(len(args)+1, len(c))+`) RETURNING id`, a...)
+		got, err := scanIDs(tx.QueryContext(ctx, `UPDATE outbox SET `+set+` WHERE `+cond+
+			` AND id IN (`+placeholders(len(args)+1, len(c))+`) RETURNING id`, a...))
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, nil, nil, err
-			}
+		for _, id := range got {
 			done[id] = true
 			changed = append(changed, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, nil, nil, err
 		}
 	}
 	if len(changed) == len(ids) {
@@ -309,21 +289,11 @@ func batched(ctx context.Context, q queryer, ids []int64) ([]int64, error) {
 		for i, id := range c {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT id FROM outbox WHERE batch_id <> '' AND id IN (`+placeholders(1, len(c))+`) ORDER BY id`, args...)
+		got, err := scanIDs(q.QueryContext(ctx, `SELECT id FROM outbox WHERE batch_id <> '' AND id IN (`+placeholders(1, len(c))+`) ORDER BY id`, args...))
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, err
-		}
+		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -571,24 +541,14 @@ func (s *Store) claimRestOfGroups(ctx context.Context, tx *sql.Tx, c store.Claim
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claim_owner = $1, claimed_until = $2
+		got, err := scanIDs(tx.QueryContext(ctx, `UPDATE outbox SET claim_owner = $1, claimed_until = $2
 			WHERE state = 'pending' AND next_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) AND group_key <> ''
 			AND (channel, group_key) IN (SELECT channel, group_key FROM outbox WHERE group_key <> '' AND id IN (`+placeholders(4, len(chunk))+`))
-			RETURNING id`, args...)
+			RETURNING id`, args...))
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			more = append(more, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, err
-		}
+		more = append(more, got...)
 	}
 	return more, nil
 }

@@ -131,20 +131,12 @@ func missingIDs(ctx context.Context, q queryer, ids []int64) ([]int64, error) {
 		for i, id := range c {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT id FROM outbox WHERE id IN (`+placeholders(1, len(c))+`)`, args...)
+		got, err := scanIDs(q.QueryContext(ctx, `SELECT id FROM outbox WHERE id IN (`+placeholders(1, len(c))+`)`, args...))
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
+		for _, id := range got {
 			held[id] = true
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, err
 		}
 	}
 	var missing []int64
@@ -154,4 +146,24 @@ func missingIDs(ctx context.Context, q queryer, ids []int64) ([]int64, error) {
 		}
 	}
 	return missing, nil
+}
+
+// scanIDs reads a one-column result of row ids, closing the rows.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }

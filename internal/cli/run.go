@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/puawatch/puawatch/internal/app"
 	"github.com/spf13/cobra"
@@ -33,8 +34,13 @@ per tenant on stderr), 2 for a usage or configuration error.`,
 				}
 				cfg.Poll.Initial = initial
 			}
-			log := logger(e.stderr, cfg.Log)
-			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore})
+			// Progress of a pass over the tenants on stderr; the log writes
+			// through it, so that a log line does not land in its line.
+			prog := newProgress(e.stderr, isTerminal, time.Now)
+			defer prog.Close()
+			log := logger(prog, cfg.Log)
+			prog.setLogger(log)
+			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore, OnProgress: prog.Update})
 			if err != nil {
 				return err // exit 2 for an *app.ConfigError, else 1
 			}
@@ -48,6 +54,7 @@ per tenant on stderr), 2 for a usage or configuration error.`,
 				return nil
 			}
 			out, err := a.Once(cmd.Context())
+			prog.Close()
 			if app.CredentialsRejected(err) {
 				return usageError{fmt.Errorf("%w: check the client id and secret (puawatch login, or PUAWATCH_CLIENT_ID and PUAWATCH_CLIENT_SECRET)", err)}
 			}

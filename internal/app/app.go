@@ -63,9 +63,6 @@ type App struct {
 	wake    chan struct{}
 
 	status *web.Status
-
-	alarmMu   sync.Mutex
-	lastAlarm map[string]time.Time // tenant id -> last lag alarm mail
 }
 
 // alarmEvery is how often the lag alarm mail repeats for a tenant.
@@ -79,7 +76,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	}
 	// Each part names itself with the attribute component (app, central,
 	// poll, notify, store).
-	a := &App{cfg: cfg, log: base.With("component", "app"), now: d.Now, wake: make(chan struct{}, 1), lastAlarm: map[string]time.Time{}}
+	a := &App{cfg: cfg, log: base.With("component", "app"), now: d.Now, wake: make(chan struct{}, 1)}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -337,24 +334,30 @@ func (a *App) logSweep(rep poll.Report, err error) {
 // alarm tells people of tenants over the lag alarm and of tenants whose
 // events may be lost (poll.TenantResult.Lost), by e-mail when it is
 // configured (the log has it in any case): one mail per sweep, listing
-// the lost windows first. A tenant is in at most one such mail an hour.
+// the lost windows first. A tenant is in at most one such mail an hour,
+// across processes: the throttle is an alarm slot per tenant in the store
+// (store.TakeAlarmSlot), so cron runs do not mail at every run and two
+// runs at once mail once. When the mail fails, the slots are given back
+// and the next sweep tries again.
 func (a *App) alarm(ctx context.Context, rep poll.Report) {
 	if a.mailer == nil {
 		return
 	}
 	now := a.now()
 	var due []poll.TenantResult
-	a.alarmMu.Lock()
 	for _, t := range rep.Tenants {
 		if !t.Lagging && t.Lost == nil {
 			continue
 		}
-		if now.Sub(a.lastAlarm[t.TenantID]) >= alarmEvery {
+		ok, err := a.store.TakeAlarmSlot(ctx, t.TenantID, now, alarmEvery)
+		if err != nil {
+			a.log.Error("alarm throttle: the store did not answer; no alarm mail this time", "tenant_id", t.TenantID, "tenant", t.TenantName, "error", err)
+			continue
+		}
+		if ok {
 			due = append(due, t)
-			a.lastAlarm[t.TenantID] = now
 		}
 	}
-	a.alarmMu.Unlock()
 	if len(due) == 0 {
 		return
 	}
@@ -385,7 +388,15 @@ func (a *App) alarm(ctx context.Context, rep poll.Report) {
 		subject = append(subject, fmt.Sprintf("%d tenant(s) lagging", lagging))
 	}
 	if err := a.mailer.Alarm(ctx, strings.Join(subject, ", "), b.String()); err != nil {
-		a.log.Error("lag alarm mail failed", "error", err)
+		a.log.Error("lag alarm mail failed; the next sweep tries again", "error", err)
+		// Not sent: the slots are given back, even when ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, t := range due {
+			if err := a.store.ReleaseAlarmSlot(rctx, t.TenantID, now); err != nil {
+				a.log.Error("alarm throttle: could not give back the slot of an unsent alarm; it is mailed an hour later", "tenant_id", t.TenantID, "error", err)
+			}
+		}
 	}
 }
 

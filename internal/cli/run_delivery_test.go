@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"maps"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"

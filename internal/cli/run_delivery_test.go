@@ -215,3 +215,20 @@ func TestSecretsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxRetryReceiverUsage: --receiver is one way of choosing rows,
+// not to be combined with ids or --all; a receiver with nothing to send
+// again says so.
+func TestOutboxRetryReceiverUsage(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "retry.db")
+	for _, args := range [][]string{{"--receiver", "email", "--all"}, {"--receiver", "email", "7"}} {
+		if r := runCLI(t, statusEnv(), "", append([]string{"outbox", "retry", "--db", db}, args...)...); r.code != ExitUsage {
+			t.Errorf("outbox retry %v: want exit 2\n%s", args, r)
+		}
+	}
+	r := runCLI(t, statusEnv(), "", "outbox", "retry", "--db", db, "--receiver", "email")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "receiver email has no dead or failed notification") {
+		t.Errorf("outbox retry --receiver email on an empty store: want exit 0 saying there is nothing\n%s", r)
+	}
+}

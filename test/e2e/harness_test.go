@@ -20,13 +20,13 @@ import (
 // rig is a simulator and an SMTP capture, with the environment that points
 // puawatch at both.
 type rig struct {
-	sim     *sim.Simulator
-	srv     *sim.Server
-	smtp    *smtpcapture.Server
-	env     map[string]string
-	db      string
-	dir     string
-	match   *match.Matcher // what the watcher reports: the rig's configuration's matcher
+	sim   *sim.Simulator
+	srv   *sim.Server
+	smtp  *smtpcapture.Server
+	env   map[string]string
+	db    string
+	dir   string
+	match *match.Matcher // what the watcher reports: the rig's configuration's matcher
 }
 
 func newRig(t *testing.T, cfg sim.Config) *rig {

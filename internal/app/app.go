@@ -23,7 +23,6 @@ import (
 	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/instance"
-	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/poll"
@@ -104,8 +103,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	m, err := match.New(match.Config{Types: cfg.Match.Types, FollowUps: cfg.Match.FollowUps, FollowUpTypes: cfg.Match.FollowUpTypes,
-		Groups: cfg.Match.Groups, Severities: cfg.Match.Severities})
+	m, err := cfg.Match.Matcher()
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}

@@ -70,8 +70,7 @@ func newRigWith(t *testing.T, cfg sim.Config, o smtpcapture.Options) *rig {
 // decides what is a detection; the tests do not restate its rule).
 func matcher(t *testing.T, c config.Config) *match.Matcher {
 	t.Helper()
-	m, err := match.New(match.Config{Types: c.Match.Types, FollowUps: c.Match.FollowUps, FollowUpTypes: c.Match.FollowUpTypes,
-		Groups: c.Match.Groups, Severities: c.Match.Severities})
+	m, err := c.Match.Matcher()
 	if err != nil {
 		t.Fatalf("matcher: %v", err)
 	}

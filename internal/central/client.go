@@ -498,19 +498,12 @@ func joinMessage(msg, hint string) string {
 }
 
 // scrub removes the client secret and the current token from text that
-// came from a server. Secrets shorter than 4 bytes are left: they would
-// mangle unrelated text.
+// came from a server (however short they are: see secret.Scrub).
 func (c *Client) scrub(s string) string {
 	c.tc.mu.Lock()
 	tok := c.tc.tok
 	c.tc.mu.Unlock()
-	var hide []string
-	for _, v := range []string{c.creds.ClientSecret.Reveal(), tok} {
-		if len(v) >= 4 {
-			hide = append(hide, v)
-		}
-	}
-	return secret.Scrub(s, hide...)
+	return secret.Scrub(s, c.creds.ClientSecret.Reveal(), tok)
 }
 
 // cut shortens s to at most n bytes on a rune boundary, marking the cut.

@@ -525,3 +525,24 @@ func TestAPIErrorMessageIsPlainText(t *testing.T) {
 		t.Errorf("error %q lost the text", err)
 	}
 }
+
+// TestShortSecretScrubbed: a client secret of three characters that the
+// server echoes is redacted too.
+func TestShortSecretScrubbed(t *testing.T) {
+	creds := Credentials{ClientID: testCreds.ClientID, ClientSecret: secret.Secret("x7q")}
+	hc := &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Host == "id.sophos.com" {
+			return jsonResponse(r, 200, `{"access_token":"tok-abc","token_type":"bearer","expires_in":3600}`), nil
+		}
+		return jsonResponse(r, 400, `{"error":"badRequest","message":"client secret x7q is not valid"}`), nil
+	})}
+	c, _ := New(creds, Options{AuthURL: "https://id.sophos.com/api/v2/oauth2/token", APIURL: "https://api.central.sophos.com", HTTPClient: hc})
+	_, err := c.Whoami(context.Background())
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "x7q") || ae.Message != "client secret [redacted] is not valid" {
+		t.Errorf("the echoed secret is not redacted: %q (message %q)", err, ae.Message)
+	}
+}

@@ -597,3 +597,31 @@ func TestNestedSecretsHiddenWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestShortSecretsNeverShown: a header value, a path and a query of
+// fewer than four characters, echoed by the receiver, are redacted like
+// long ones; the error's own text (its key) is left as written.
+func TestShortSecretsNeverShown(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "denied path=%s query=%s key=%s", r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Key"))
+	}))
+	defer srv.Close()
+	c := Config{URL: secret.Secret(srv.URL + "/a9?q=z"), Headers: map[string]string{"X-Key": "k7"}}
+	n, err := New(c, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Notify(context.Background(), msg("key-with-k7", det("ev-1")))
+	if !notify.IsPermanent(err) {
+		t.Fatalf("403: %v", err)
+	}
+	for _, shown := range []string{"path=/a9", "query=q=z", "key=k7"} {
+		if strings.Contains(err.Error(), shown) {
+			t.Errorf("error %q shows %s", err, shown)
+		}
+	}
+	if !strings.Contains(err.Error(), "key=[redacted]") || !strings.HasPrefix(err.Error(), "webhook: send key-with-k7: ") {
+		t.Errorf("error %q: want the echo redacted and its own text kept", err)
+	}
+}

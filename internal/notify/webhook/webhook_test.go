@@ -190,8 +190,8 @@ func TestNotifySignedBody(t *testing.T) {
 		d.Threat != "PsExec" || d.Path != `C:\Tools\PsExec64.exe` || d.Severity != "high" || d.Cleanup != "success" {
 		t.Errorf("detection = %+v", d)
 	}
-	if !strings.Contains(string(r.body), `"when":"2026-03-04T10:20:30Z"`) || !strings.Contains(string(r.body), `"created_at":"2026-03-04T10:20:31.5Z"`) {
-		t.Errorf("times are not RFC 3339 UTC: %s", r.body)
+	if !strings.Contains(string(r.body), `"when":"2026-03-04T10:20:30.000Z"`) || !strings.Contains(string(r.body), `"created_at":"2026-03-04T10:20:31.500Z"`) {
+		t.Errorf("times are not RFC 3339 UTC with three fraction digits: %s", r.body)
 	}
 
 	ts := r.header.Get(HeaderTimestamp)
@@ -521,7 +521,7 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := decodeBody(t, b)
-	if body.CentralURL != "https://central.sophos.com" || time.Since(body.SentAt) > time.Minute {
+	if body.CentralURL != "https://central.sophos.com" || time.Since(body.SentAt.Time) > time.Minute {
 		t.Errorf("Render: %+v", body)
 	}
 }

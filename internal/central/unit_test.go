@@ -304,7 +304,7 @@ func TestTenantsWithoutPageTotalAndRefusedHosts(t *testing.T) {
 		t.Errorf("apiHost not trimmed: %q", ts[0].APIHost)
 	}
 	l := logs.String()
-	if !strings.Contains(l, `"tenant_id":"b"`) || !strings.Contains(l, `"tenant_name":"Bee"`) || strings.Count(l, "apiHost refused") != 1 {
+	if !strings.Contains(l, `"tenant_id":"b"`) || !strings.Contains(l, `"tenant":"Bee"`) || strings.Count(l, "apiHost refused") != 1 {
 		t.Errorf("refused apiHost not logged once with id and name: %s", l)
 	}
 }

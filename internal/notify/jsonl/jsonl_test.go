@@ -103,7 +103,7 @@ func TestFile(t *testing.T) {
 	}
 	l := lines[0]
 	if l["id"] != "ev-1" || l["key"] != "b1" || l["tenant_name"] != "Acme <Corp>" || l["user"] != `ACME\jdoe` || l["host"] != "WS-042" ||
-		l["path"] != "C:\\tools\\psexec.exe next" || l["created_at"] != "2025-03-04T10:20:31Z" || l["when"] != "2025-03-04T10:20:30Z" ||
+		l["path"] != "C:\\tools\\psexec.exe next" || l["created_at"] != "2025-03-04T10:20:31.000Z" || l["when"] != "2025-03-04T10:20:30.000Z" ||
 		l["cleanup"] != "unknown" {
 		t.Errorf("line 0 = %v", l)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
@@ -109,16 +110,9 @@ also strips control characters.`,
 	return c
 }
 
-// jsonTime is a time in the status JSON: RFC 3339 UTC with milliseconds,
-// null when zero.
-type jsonTime time.Time
-
-func (t jsonTime) MarshalJSON() ([]byte, error) {
-	if time.Time(t).IsZero() {
-		return []byte("null"), nil
-	}
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"`), nil
-}
+// jsonTime is a time in the status JSON: detectionjson.Time (UTC, three
+// fraction digits, null when zero).
+type jsonTime = detectionjson.Time
 
 // secs is d in seconds for the status JSON (a nil *float64 is null: not
 // known).
@@ -185,15 +179,15 @@ func buildStatus(ctx context.Context, st store.Store, lagAlarm time.Duration, no
 	if err != nil {
 		return nil, err
 	}
-	rep := &statusReport{CheckedAt: jsonTime(now), Problems: []string{}, Tenants: []tenantStatus{}, Outbox: []receiverStatus{}}
+	rep := &statusReport{CheckedAt: jsonTime{Time: now}, Problems: []string{}, Tenants: []tenantStatus{}, Outbox: []receiverStatus{}}
 	byTenant := map[string][]store.LostWindow{}
 	for _, w := range lost {
 		byTenant[w.TenantID] = append(byTenant[w.TenantID], w)
 	}
 	slices.SortFunc(ts, func(a, b store.Tenant) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	for _, t := range ts {
-		s := tenantStatus{ID: t.ID, Name: t.Name, Region: t.Region, Removed: t.Removed, LastRead: jsonTime(t.LastRead),
-			LastError: t.LastError, ErrorAt: jsonTime(t.ErrorAt), Lost: []lostStatus{}}
+		s := tenantStatus{ID: t.ID, Name: t.Name, Region: t.Region, Removed: t.Removed, LastRead: jsonTime{Time: t.LastRead},
+			LastError: t.LastError, ErrorAt: jsonTime{Time: t.ErrorAt}, Lost: []lostStatus{}}
 		since := t.LastRead
 		if since.IsZero() {
 			since = t.FirstSeen
@@ -205,10 +199,10 @@ func buildStatus(ctx context.Context, st store.Store, lagAlarm time.Duration, no
 		}
 		if at, ok := central.CursorTime(t.Cursor); ok {
 			s.hasCursor, s.cursorAge = true, now.Sub(at)
-			s.CursorAt, s.CursorAge, s.CursorLeft = jsonTime(at), secs(s.cursorAge), secs(central.Retention-s.cursorAge)
+			s.CursorAt, s.CursorAge, s.CursorLeft = jsonTime{Time: at}, secs(s.cursorAge), secs(central.Retention-s.cursorAge)
 		}
 		for _, w := range byTenant[t.ID] {
-			s.Lost = append(s.Lost, lostStatus{From: jsonTime(w.From), To: jsonTime(w.To), Reason: w.Reason, DetectedAt: jsonTime(w.DetectedAt)})
+			s.Lost = append(s.Lost, lostStatus{From: jsonTime{Time: w.From}, To: jsonTime{Time: w.To}, Reason: w.Reason, DetectedAt: jsonTime{Time: w.DetectedAt}})
 			if now.Sub(w.DetectedAt) < statusLostRecent {
 				s.recentLost++
 			}
@@ -248,7 +242,7 @@ func buildStatus(ctx context.Context, st store.Store, lagAlarm time.Duration, no
 		r := &rep.Outbox[len(rep.Outbox)-1]
 		switch c.State {
 		case store.StatePending:
-			r.Pending, r.Retrying, r.FirstDue = c.Rows, c.Failed, jsonTime(c.FirstDue)
+			r.Pending, r.Retrying, r.FirstDue = c.Rows, c.Failed, jsonTime{Time: c.FirstDue}
 			if r.LastError == "" {
 				r.LastError = c.LastError
 			}
@@ -304,9 +298,9 @@ func (r *statusReport) writeTable(w io.Writer) error {
 		}
 		if n := len(t.Lost); n > 0 {
 			l := t.Lost[n-1]
-			lost = fmt.Sprintf("%d, latest %s to %s", n, fmtTime(time.Time(l.From)), fmtTime(time.Time(l.To)))
+			lost = fmt.Sprintf("%d, latest %s to %s", n, fmtTime(l.From.Time), fmtTime(l.To.Time))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(t.Name, 32), cell(t.ID, 40), t.State, fmtTime(time.Time(t.LastRead)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(t.Name, 32), cell(t.ID, 40), t.State, fmtTime(t.LastRead.Time),
 			lag, cur, lost, cell(t.LastError, 120))
 	}
 	fmt.Fprintln(tw)

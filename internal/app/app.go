@@ -23,7 +23,6 @@ import (
 	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/instance"
-	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/poll"
@@ -66,9 +65,6 @@ type App struct {
 	wake    chan struct{}
 
 	status *web.Status
-
-	alarmMu   sync.Mutex
-	lastAlarm map[string]time.Time // tenant id -> last lag alarm mail
 }
 
 // alarmEvery is how often the lag alarm mail repeats for a tenant.
@@ -82,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	}
 	// Each part names itself with the attribute component (app, central,
 	// poll, notify, store).
-	a := &App{cfg: cfg, log: base.With("component", "app"), now: d.Now, wake: make(chan struct{}, 1), lastAlarm: map[string]time.Time{}}
+	a := &App{cfg: cfg, log: base.With("component", "app"), now: d.Now, wake: make(chan struct{}, 1)}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -110,8 +106,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	m, err := match.New(match.Config{Types: cfg.Match.Types, FollowUps: cfg.Match.FollowUps, FollowUpTypes: cfg.Match.FollowUpTypes,
-		Groups: cfg.Match.Groups, Severities: cfg.Match.Severities})
+	m, err := cfg.Match.Matcher()
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
@@ -240,15 +235,66 @@ func (a *App) Close() error {
 type Outcome struct {
 	Report poll.Report
 	Sent   notify.Result
+	// Started is when the run began (the app's clock).
+	Started time.Time
+	// Outbox counts the outbox rows at the end of the run by receiver and
+	// state (store.OutboxCounts since Started: the dead rows' Since are
+	// those that died during the run).
+	Outbox []store.OutboxCount
+}
+
+// What a run left undelivered (Undelivered.State).
+const (
+	DeadInRun  = "dead in this run"       // went dead during the run: exit status 1
+	Unsent     = "unsent"                 // pending after a failed attempt, waiting for a retry: exit status 1
+	DeadBefore = "dead from earlier runs" // dead before the run began: reported, exit status unaffected
+)
+
+// Undelivered is what a run left undelivered on one receiver in one
+// state (DeadInRun, Unsent or DeadBefore).
+type Undelivered struct {
+	Receiver string
+	State    string
+	Rows     int
+	// Reason is the latest failure's, as stored (the channels hide their
+	// secrets before they store it); it is endpoint and server text, not
+	// yet cleaned for a terminal.
+	Reason string
+}
+
+// Undelivered lists what the run left undelivered, by receiver: the
+// notifications that went dead during it, those still unsent after a
+// failed attempt, and the dead ones from earlier runs.
+func (o Outcome) Undelivered() []Undelivered {
+	var out []Undelivered
+	for _, c := range o.Outbox { // by receiver, then state
+		switch c.State {
+		case store.StateDead:
+			if c.Since > 0 {
+				out = append(out, Undelivered{Receiver: c.Channel, State: DeadInRun, Rows: c.Since, Reason: c.LastError})
+			}
+			if n := c.Rows - c.Since; n > 0 {
+				out = append(out, Undelivered{Receiver: c.Channel, State: DeadBefore, Rows: n, Reason: c.LastError})
+			}
+		case store.StatePending:
+			if c.Failed > 0 {
+				out = append(out, Undelivered{Receiver: c.Channel, State: Unsent, Rows: c.Failed, Reason: c.LastError})
+			}
+		}
+	}
+	return out
 }
 
 // Once reads every tenant once, then sends everything that is due,
 // rows that a dead instance of this host held included; rows that another
 // running instance holds it waits for, at most one lease, and fails when
-// they are still held.
+// they are still held. At the end it counts the outbox by receiver and
+// state (Outcome.Outbox), so that the exit status tells of notifications
+// that went dead or are left unsent (ExitStatus).
 func (a *App) Once(ctx context.Context) (Outcome, error) {
+	start := a.now()
 	rep, err := a.poller.Sweep(ctx)
-	out := Outcome{Report: rep}
+	out := Outcome{Report: rep, Started: start}
 	a.logSweep(rep, err)
 	a.status.Sweep(rep, err)
 	// Send even when the sweep failed or was stopped: what is stored is due.
@@ -263,6 +309,11 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 		err = derr
 	}
 	a.alarm(ctx, rep)
+	counts, cerr := a.store.OutboxCounts(context.WithoutCancel(ctx), start)
+	out.Outbox = counts
+	if err == nil && cerr != nil {
+		err = fmt.Errorf("count the notifications left: %w", cerr)
+	}
 	return out, err
 }
 
@@ -347,24 +398,30 @@ func (a *App) logSweep(rep poll.Report, err error) {
 // alarm tells people of tenants over the lag alarm and of tenants whose
 // events may be lost (poll.TenantResult.Lost), by e-mail when it is
 // configured (the log has it in any case): one mail per sweep, listing
-// the lost windows first. A tenant is in at most one such mail an hour.
+// the lost windows first. A tenant is in at most one such mail an hour,
+// across processes: the throttle is an alarm slot per tenant in the store
+// (store.TakeAlarmSlot), so cron runs do not mail at every run and two
+// runs at once mail once. When the mail fails, the slots are given back
+// and the next sweep tries again.
 func (a *App) alarm(ctx context.Context, rep poll.Report) {
 	if a.mailer == nil {
 		return
 	}
 	now := a.now()
 	var due []poll.TenantResult
-	a.alarmMu.Lock()
 	for _, t := range rep.Tenants {
 		if !t.Lagging && t.Lost == nil {
 			continue
 		}
-		if now.Sub(a.lastAlarm[t.TenantID]) >= alarmEvery {
+		ok, err := a.store.TakeAlarmSlot(ctx, t.TenantID, now, alarmEvery)
+		if err != nil {
+			a.log.Error("alarm throttle: the store did not answer; no alarm mail this time", "tenant_id", t.TenantID, "tenant", t.TenantName, "error", err)
+			continue
+		}
+		if ok {
 			due = append(due, t)
-			a.lastAlarm[t.TenantID] = now
 		}
 	}
-	a.alarmMu.Unlock()
 	if len(due) == 0 {
 		return
 	}
@@ -395,7 +452,15 @@ func (a *App) alarm(ctx context.Context, rep poll.Report) {
 		subject = append(subject, fmt.Sprintf("%d tenant(s) lagging", lagging))
 	}
 	if err := a.mailer.Alarm(ctx, strings.Join(subject, ", "), b.String()); err != nil {
-		a.log.Error("lag alarm mail failed", "error", err)
+		a.log.Error("lag alarm mail failed; the next sweep tries again", "error", err)
+		// Not sent: the slots are given back, even when ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, t := range due {
+			if err := a.store.ReleaseAlarmSlot(rctx, t.TenantID, now); err != nil {
+				a.log.Error("alarm throttle: could not give back the slot of an unsent alarm; it is mailed an hour later", "tenant_id", t.TenantID, "error", err)
+			}
+		}
 	}
 }
 
@@ -412,10 +477,19 @@ func LostText(w store.LostWindow) string {
 }
 
 // ExitStatus is the exit status of a --once run: 0 when every tenant was
-// read, none is lagging and no events were lost; 1 otherwise.
+// read, none is lagging, no events were lost, and no notification went
+// dead during the run or is left unsent after a failed attempt; 1
+// otherwise. Notifications that were dead before the run began do not
+// change it: that run exited 1 for them, and `puawatch status` exits 1
+// while any are left.
 func ExitStatus(o Outcome, err error) int {
 	if err != nil || len(o.Report.Failed()) > 0 || len(o.Report.Lagging()) > 0 || len(o.Report.Lost()) > 0 {
 		return 1
+	}
+	for _, u := range o.Undelivered() {
+		if u.State != DeadBefore {
+			return 1
+		}
 	}
 	return 0
 }

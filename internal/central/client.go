@@ -284,6 +284,7 @@ func (t *uaTransport) CloseIdleConnections() {
 type request struct {
 	op       string // token, whoami, tenants, events
 	tenantID string // events: the tenant (also the rate limit key)
+	tenant   string // events: the tenant's name, for the log beside its id
 	url      string
 	header   http.Header
 }
@@ -335,7 +336,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 		case f.unauthorized && !renewed:
 			renewed = true
 			c.invalidate(tok)
-			c.log.Info("token refused, renewing it", "op", rq.op, "tenant_id", rq.tenantID)
+			c.log.Info("token refused, renewing it", "op", rq.op, "tenant_id", rq.tenantID, "tenant", rq.tenant)
 			continue
 		case f.unauthorized:
 			return f.err
@@ -358,7 +359,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 		if f.rateLimited && f.hasRetryAfter {
 			wait = f.retryAfter
 		}
-		c.log.Warn("retrying", "op", rq.op, "tenant_id", rq.tenantID, "attempt", failures,
+		c.log.Warn("retrying", "op", rq.op, "tenant_id", rq.tenantID, "tenant", rq.tenant, "attempt", failures,
 			"max_attempts", c.maxAttempts, "wait", wait, "error", f.err.Error())
 		if err := c.sleep(ctx, wait); err != nil {
 			return c.ctxError(rq, err, last)
@@ -506,19 +507,12 @@ func joinMessage(msg, hint string) string {
 }
 
 // scrub removes the client secret and the current token from text that
-// came from a server. Secrets shorter than 4 bytes are left: they would
-// mangle unrelated text.
+// came from a server (however short they are: see secret.Scrub).
 func (c *Client) scrub(s string) string {
 	c.tc.mu.Lock()
 	tok := c.tc.tok
 	c.tc.mu.Unlock()
-	var hide []string
-	for _, v := range []string{c.creds.ClientSecret.Reveal(), tok} {
-		if len(v) >= 4 {
-			hide = append(hide, v)
-		}
-	}
-	return secret.Scrub(s, hide...)
+	return secret.Scrub(s, c.creds.ClientSecret.Reveal(), tok)
 }
 
 // cut shortens s to at most n bytes on a rune boundary, marking the cut.
@@ -633,7 +627,7 @@ func (c *Client) Tenants(ctx context.Context, who Whoami) ([]Tenant, error) {
 			t.APIHost = strings.TrimRight(t.APIHost, "/")
 			if err := c.CheckAPIHost(t.APIHost); err != nil {
 				c.log.Warn("tenant apiHost refused; its events will not be read",
-					"tenant_id", t.ID, "tenant_name", t.DisplayName(), "api_host", t.APIHost, "error", err.Error())
+					"tenant_id", t.ID, "tenant", t.DisplayName(), "api_host", t.APIHost, "error", err.Error())
 			}
 			out = append(out, t)
 		}
@@ -702,7 +696,7 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	rq := request{op: "events", tenantID: tid, url: u, header: http.Header{"X-Tenant-ID": {tid}}}
+	rq := request{op: "events", tenantID: tid, tenant: req.Tenant.DisplayName(), url: u, header: http.Header{"X-Tenant-ID": {tid}}}
 	var page Page
 	err := c.get(ctx, rq, func(b []byte) error {
 		p, err := decodePage(b)

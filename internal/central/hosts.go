@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 )
 
@@ -36,24 +38,34 @@ func effectivePort(u *url.URL) string {
 }
 
 // parentDomain is the domain whose hosts may serve tenants: host less its
-// first label (api.central.sophos.com → central.sophos.com), or host
-// itself when that would leave fewer than two labels or host is an IP.
+// first label (api.central.sophos.com → central.sophos.com), unless that
+// parent is shorter than host's registrable domain (its eTLD+1 on the
+// public suffix list, package golang.org/x/net/publicsuffix): a parent
+// such as co.uk or eu-west-1.compute.amazonaws.com is anybody's, so then
+// it is host itself (api.co.uk allows api.co.uk and its subdomains, never
+// evil.co.uk). An IP address, a single label or a host the list knows no
+// registrable domain for is host itself too.
 func parentDomain(host string) string {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if net.ParseIP(host) != nil {
 		return host
 	}
-	_, rest, ok := strings.Cut(host, ".")
-	if !ok || !strings.Contains(rest, ".") {
+	_, parent, ok := strings.Cut(host, ".")
+	if !ok {
 		return host
 	}
-	return rest
+	registrable, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil || len(parent) < len(registrable) {
+		return host
+	}
+	return parent
 }
 
 // CheckAPIHost reports whether u, an apiHost or dataRegion URL from the
 // API, may receive the bearer token. It may when it is an https URL on the
 // configured API URL's port whose host is the API URL's parent domain or
-// below it (api.central.sophos.com allows api-eu01.central.sophos.com), or,
+// below it (api.central.sophos.com allows api-eu01.central.sophos.com;
+// see parentDomain for a parent that is a public suffix), or,
 // when the configured API URL's host is loopback, any loopback URL (http or
 // https). It must be a bare scheme://host[:port], without user info, path,
 // query or fragment; one trailing slash is accepted.

@@ -116,11 +116,37 @@ func TestCheckAPIHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An API host one label under a public suffix: its parent (co.uk, a
+	// private suffix of a cloud) is anybody's, so only the host itself
+	// and its subdomains are allowed.
+	couk, err := New(testCreds, Options{AuthURL: "https://id.example.co.uk/t", APIURL: "https://api.co.uk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec2, err := New(testCreds, Options{AuthURL: "https://id.example.com/t", APIURL: "https://ec2-1-2-3-4.eu-west-1.compute.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec2sub, err := New(testCreds, Options{AuthURL: "https://id.example.com/t", APIURL: "https://api.mine.eu-west-1.compute.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		c  *Client
 		u  string
 		ok bool
 	}{
+		{couk, "https://evil.co.uk", false},
+		{couk, "https://co.uk", false},
+		{couk, "https://api.co.uk", true},
+		{couk, "https://eu01.api.co.uk", true},
+		{couk, "https://api.co.uk.evil.com", false},
+		{ec2, "https://ec2-5-6-7-8.eu-west-1.compute.amazonaws.com", false},
+		{ec2, "https://ec2-1-2-3-4.eu-west-1.compute.amazonaws.com", true},
+		{ec2, "https://eu.ec2-1-2-3-4.eu-west-1.compute.amazonaws.com", true},
+		{ec2sub, "https://api-eu01.mine.eu-west-1.compute.amazonaws.com", true},
+		{ec2sub, "https://other.eu-west-1.compute.amazonaws.com", false},
+		{sophos, "https://api-eu01.central.sophos.com", true},
 		{sophos, "https://api-eu02.central.sophos.com", true},
 		{sophos, "https://api-us03.central.sophos.com/", true},
 		{sophos, "https://API-EU01.Central.Sophos.com", true},
@@ -166,6 +192,14 @@ func TestParentDomain(t *testing.T) {
 		"sophos.com":             "sophos.com",
 		"localhost":              "localhost",
 		"10.1.2.3":               "10.1.2.3",
+		"API.Co.UK.":             "api.co.uk",
+		"api.co.uk":              "api.co.uk",
+		"co.uk":                  "co.uk",
+		"eu.api.co.uk":           "api.co.uk",
+		"api.example.internal":   "example.internal",
+		"example.internal":       "example.internal",
+		"ec2-1-2-3-4.eu-west-1.compute.amazonaws.com": "ec2-1-2-3-4.eu-west-1.compute.amazonaws.com",
+		"api.mine.eu-west-1.compute.amazonaws.com":    "mine.eu-west-1.compute.amazonaws.com",
 	} {
 		if got := parentDomain(in); got != want {
 			t.Errorf("parentDomain(%q) = %q, want %q", in, got, want)
@@ -270,7 +304,7 @@ func TestTenantsWithoutPageTotalAndRefusedHosts(t *testing.T) {
 		t.Errorf("apiHost not trimmed: %q", ts[0].APIHost)
 	}
 	l := logs.String()
-	if !strings.Contains(l, `"tenant_id":"b"`) || !strings.Contains(l, `"tenant_name":"Bee"`) || strings.Count(l, "apiHost refused") != 1 {
+	if !strings.Contains(l, `"tenant_id":"b"`) || !strings.Contains(l, `"tenant":"Bee"`) || strings.Count(l, "apiHost refused") != 1 {
 		t.Errorf("refused apiHost not logged once with id and name: %s", l)
 	}
 }
@@ -523,5 +557,26 @@ func TestAPIErrorMessageIsPlainText(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "tenant evil  31m") {
 		t.Errorf("error %q lost the text", err)
+	}
+}
+
+// TestShortSecretScrubbed: a client secret of three characters that the
+// server echoes is redacted too.
+func TestShortSecretScrubbed(t *testing.T) {
+	creds := Credentials{ClientID: testCreds.ClientID, ClientSecret: secret.Secret("x7q")}
+	hc := &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Host == "id.sophos.com" {
+			return jsonResponse(r, 200, `{"access_token":"tok-abc","token_type":"bearer","expires_in":3600}`), nil
+		}
+		return jsonResponse(r, 400, `{"error":"badRequest","message":"client secret x7q is not valid"}`), nil
+	})}
+	c, _ := New(creds, Options{AuthURL: "https://id.sophos.com/api/v2/oauth2/token", APIURL: "https://api.central.sophos.com", HTTPClient: hc})
+	_, err := c.Whoami(context.Background())
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "x7q") || ae.Message != "client secret [redacted] is not valid" {
+		t.Errorf("the echoed secret is not redacted: %q (message %q)", err, ae.Message)
 	}
 }

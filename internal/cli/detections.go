@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/plaintext"
+	"github.com/puawatch/puawatch/internal/render"
+	"github.com/puawatch/puawatch/internal/render/detectionjson"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -54,25 +56,25 @@ func newDetectionsCmd(e *env) *cobra.Command {
 
 // detectionRow is a detection as the listing shows it.
 type detectionRow struct {
-	ID           string    `json:"id"`
-	Kind         string    `json:"kind"`
-	Type         string    `json:"type"`
-	TenantID     string    `json:"tenant_id"`
-	TenantName   string    `json:"tenant_name"`
-	CreatedAt    time.Time `json:"created_at"`
-	When         time.Time `json:"when"`
-	Location     string    `json:"location"`
-	User         string    `json:"source"`
-	Threat       string    `json:"threat"`
-	Severity     string    `json:"severity"`
-	Path         string    `json:"path"`
-	EndpointType string    `json:"endpoint_type"`
-	Name         string    `json:"name"`
+	ID           string             `json:"id"`
+	Kind         string             `json:"kind"`
+	Type         string             `json:"type"`
+	TenantID     string             `json:"tenant_id"`
+	TenantName   string             `json:"tenant_name"`
+	CreatedAt    detectionjson.Time `json:"created_at"`
+	When         detectionjson.Time `json:"when"`
+	Location     string             `json:"location"`
+	User         string             `json:"source"`
+	Threat       string             `json:"threat"`
+	Severity     string             `json:"severity"`
+	Path         string             `json:"path"`
+	EndpointType string             `json:"endpoint_type"`
+	Name         string             `json:"name"`
 }
 
 func rowOf(d store.Detection) detectionRow {
 	return detectionRow{ID: d.EventID, Kind: d.Kind, Type: d.Type, TenantID: d.TenantID, TenantName: d.TenantName,
-		CreatedAt: d.CreatedAt, When: d.When, Location: d.Location, User: d.User, Threat: d.Threat,
+		CreatedAt: detectionjson.Time{Time: d.CreatedAt}, When: detectionjson.Time{Time: d.When}, Location: d.Location, User: d.User, Threat: d.Threat,
 		Severity: d.Severity, Path: d.Path, EndpointType: d.EndpointType, Name: d.Name}
 }
 
@@ -101,7 +103,7 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type", "name"})
 		for _, d := range ds {
 			r := rowOf(d)
-			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), r.CreatedAt.Format(time.RFC3339Nano), r.When.Format(time.RFC3339Nano),
+			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), csvTime(d.CreatedAt), csvTime(d.When),
 				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType, csvSafe(r.Name)})
 		}
 		w.Flush()
@@ -114,6 +116,15 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 			cell(d.Location, 24), cell(d.User, 24), cell(d.Threat, 30), d.Severity, cell(strings.TrimPrefix(d.Type, "Event::Endpoint::"), 40), cell(d.EventID, 40))
 	}
 	return tw.Flush()
+}
+
+// csvTime is a time in the CSV export: render.TimeLayout, empty when
+// not known.
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return render.Timestamp(t)
 }
 
 // csvSafe keeps a spreadsheet from reading an endpoint-supplied value as a

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -67,6 +68,11 @@ func TestDetectionsFormats(t *testing.T) {
 		}
 		for _, o := range objs {
 			id, _ := o["id"].(string)
+			for _, k := range []string{"created_at", "when"} {
+				if v, _ := o[k].(string); !machineTime.MatchString(v) {
+					t.Errorf("detection %s: %s %q, want UTC with three fraction digits (sorts as text)", id, k, o[k])
+				}
+			}
 			if o["tenant_id"] != want[id] {
 				t.Errorf("detection %s: tenant_id %v, want %s", id, o["tenant_id"], want[id])
 			}
@@ -105,6 +111,11 @@ func TestDetectionsFormats(t *testing.T) {
 		for _, rec := range recs[1:] {
 			id := rec[col["id"]]
 			got[id] = true
+			for _, h := range []string{"created_at", "when"} {
+				if v := rec[col[h]]; !machineTime.MatchString(v) {
+					t.Errorf("CSV %s: %s %q, want UTC with three fraction digits (sorts as text)", id, h, v)
+				}
+			}
 			if rec[col["tenant_id"]] != want[id] {
 				t.Errorf("CSV %s: tenant_id %q, want %q", id, rec[col["tenant_id"]], want[id])
 			}
@@ -143,6 +154,9 @@ func TestDetectionsFormats(t *testing.T) {
 		}
 	})
 }
+
+// machineTime is how an export writes a time: render.TimeLayout.
+var machineTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
 func sortedKeysBool(m map[string]bool) []string {
 	s := make(map[string]string, len(m))

@@ -52,13 +52,23 @@ func newOutboxCmd(e *env) *cobra.Command {
 
 	var all bool
 	var rcf configFlags
-	var rdb string
+	var rdb, receiver string
 	retry := &cobra.Command{
-		Use:   "retry ID... | --all",
+		Use:   "retry ID... | --all | --receiver NAME",
 		Short: "Send dead (or pending) rows again now",
+		Long: `Make outbox rows due now again, with a fresh retry budget: the rows named
+by id (dead or pending), every dead row (--all), or a receiver's dead rows and
+its rows waiting for a retry after a failed attempt (--receiver NAME). The next
+run sends them, each in the message it was composed in.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if all == (len(args) > 0) {
-				return flagError{fmt.Errorf("give outbox row ids or --all, not both or neither")}
+			given := 0
+			for _, b := range []bool{len(args) > 0, all, receiver != ""} {
+				if b {
+					given++
+				}
+			}
+			if given != 1 {
+				return flagError{fmt.Errorf("give outbox row ids, --all or --receiver NAME: exactly one of them")}
 			}
 			return nil
 		},
@@ -76,12 +86,21 @@ func newOutboxCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if receiver != "" {
+				if ids, err = receiverRetryIDs(cmd, st, receiver); err != nil {
+					return err
+				}
+				if len(ids) == 0 {
+					fmt.Fprintf(e.stdout, "receiver %s has no dead or failed notification to send again\n", cell(receiver, 64))
+					return nil
+				}
+			}
 			n, err := st.Requeue(cmd.Context(), ids, time.Now())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%d row(s) due again: the next run sends them\n", n)
-			if n < len(ids) {
+			if receiver == "" && n < len(ids) {
 				fmt.Fprintf(e.stdout, "%d row(s) were already sent: a sent notification is not sent again\n", len(ids)-n)
 			}
 			return nil
@@ -90,8 +109,26 @@ func newOutboxCmd(e *env) *cobra.Command {
 	rcf.register(retry)
 	retry.Flags().StringVar(&rdb, "db", "", "store to change (default: PUAWATCH_DB, else store.db of the configuration, else puawatch.db in the state directory)")
 	retry.Flags().BoolVar(&all, "all", false, "every dead row")
+	retry.Flags().StringVar(&receiver, "receiver", "", "the receiver's dead rows and its rows waiting for a retry after a failure")
 	c.AddCommand(list, retry)
 	return c
+}
+
+// receiverRetryIDs lists the ids of receiver's dead rows and of its
+// pending rows whose last attempt failed (not those waiting for their
+// group's first message).
+func receiverRetryIDs(cmd *cobra.Command, st store.Store, receiver string) ([]int64, error) {
+	items, err := st.Outbox(cmd.Context(), store.OutboxFilter{States: []string{store.StateDead, store.StatePending}, Channel: receiver})
+	if err != nil {
+		return nil, err
+	}
+	ids := []int64{} // not nil: nil asks Requeue for every dead row
+	for _, it := range items {
+		if it.State == store.StateDead || it.Attempts > 0 {
+			ids = append(ids, it.ID)
+		}
+	}
+	return ids, nil
 }
 
 // openStore opens the store named by --db, PUAWATCH_DB or the

@@ -173,6 +173,13 @@ type Match struct {
 	FollowUpTypes []string `yaml:"follow_up_types"`
 }
 
+// Matcher builds the matcher of this section (package match decides; the
+// watcher and the tests that check its output build it here).
+func (m Match) Matcher() (*match.Matcher, error) {
+	return match.New(match.Config{Types: m.Types, FollowUps: m.FollowUps, FollowUpTypes: m.FollowUpTypes,
+		Groups: m.Groups, Severities: m.Severities})
+}
+
 // validSeverities are the values match.severities accepts.
 func validSeverities() []string { return []string{"low", "medium", "high", "critical", "none"} }
 

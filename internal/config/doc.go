@@ -74,5 +74,8 @@
 // an error, except 0, because "300" could mean seconds, minutes or
 // nanoseconds; write "300s". Every duration of the file follows these rules,
 // those of the route section (group_wait, group_interval) too: they are
-// all a duration.Duration.
+// all a duration.Duration. Validate sets a floor where a tiny value
+// would spin or fail every time: poll.interval, sophos.timeout,
+// notify.lease and notify.backoff_base at least 1s, tenants.refresh and
+// poll.overlap_every at least 1m.
 package config

@@ -299,11 +299,12 @@ func checkPrivate(path string, mode fs.FileMode, holds, advice string) error {
 	if perm&0o044 == 0 {
 		who = "is open to other users"
 	}
-	return fmt.Errorf("%s %s and %s (mode %04o): run chmod 600 %s%s", path, holds, who, perm, shellQuote(path), advice)
+	return fmt.Errorf("%s %s and %s (mode %04o): run chmod 600 %s%s", path, holds, who, perm, ShellQuote(path), advice)
 }
 
-// shellQuote quotes path for a shell command line when it needs it.
-func shellQuote(path string) string {
+// ShellQuote quotes path (or any word) for a shell command line when it
+// needs it: the command lines puawatch prints to copy.
+func ShellQuote(path string) string {
 	if path != "" && strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+:@,=") == "" {
 		return path
 	}

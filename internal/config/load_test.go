@@ -111,6 +111,8 @@ func TestEnvErrors(t *testing.T) {
 	}{
 		{"bad interval", env("PUAWATCH_CLIENT_ID", "c", "PUAWATCH_CLIENT_SECRET", "s", "PUAWATCH_INTERVAL", "five"),
 			[]string{"PUAWATCH_INTERVAL (poll.interval)", `"five" is not a duration`}},
+		{"interval 1ns", env("PUAWATCH_CLIENT_ID", "c", "PUAWATCH_CLIENT_SECRET", "s", "PUAWATCH_INTERVAL", "1ns"),
+			[]string{"poll.interval (PUAWATCH_INTERVAL): 1ns is shorter than the minimum 1s"}},
 		{"interval without unit", env("PUAWATCH_CLIENT_ID", "c", "PUAWATCH_CLIENT_SECRET", "s", "PUAWATCH_INTERVAL", "300"),
 			[]string{"PUAWATCH_INTERVAL", "300 has no unit", "300s"}},
 		{"both secrets", env("PUAWATCH_CLIENT_ID", "c", "PUAWATCH_CLIENT_SECRET", "s", "PUAWATCH_CLIENT_SECRET_FILE", sf),

@@ -50,16 +50,16 @@ func (c Config) Validate() error {
 	ps.baseURL("sophos.auth_url", c.Sophos.AuthURL, DefaultAuthURL)
 	ps.baseURL("sophos.api_url", c.Sophos.APIURL, DefaultAPIURL)
 	ps.file("sophos.ca_file", c.Sophos.CAFile)
-	ps.positive("sophos.timeout", c.Sophos.Timeout, "30s")
+	ps.atLeast("sophos.timeout", c.Sophos.Timeout, minShort, "30s")
 
 	// tenants
 	ps.globs("tenants.include", c.Tenants.Include)
 	ps.globs("tenants.exclude", c.Tenants.Exclude)
-	ps.positive("tenants.refresh", c.Tenants.Refresh, "1h")
+	ps.atLeast("tenants.refresh", c.Tenants.Refresh, minRefresh, "1h")
 
 	// poll
 	p := c.Poll
-	ps.positive("poll.interval", p.Interval, "5m")
+	ps.atLeast("poll.interval", p.Interval, minShort, "5m")
 	if p.Interval > 0 && p.LagAlarm > 0 && p.Interval >= p.LagAlarm {
 		ps.add("poll.interval", "%s is not shorter than poll.lag_alarm %s: every tenant would be lagging; poll more often or raise lag_alarm", p.Interval, p.LagAlarm)
 	}
@@ -79,7 +79,7 @@ func (c Config) Validate() error {
 		ps.add("poll.overlap", "%s is not shorter than poll.lookback %s: set it shorter, e.g. 1h", p.Overlap, p.Lookback)
 	}
 	if p.Overlap > 0 {
-		ps.positive("poll.overlap_every", p.OverlapEvery, "15m")
+		ps.atLeast("poll.overlap_every", p.OverlapEvery, minRefresh, "15m")
 	}
 	switch {
 	case p.LagAlarm <= 0:
@@ -157,8 +157,8 @@ func (c Config) Validate() error {
 
 	// notify
 	n := c.Notify
-	ps.positive("notify.lease", n.Lease, "2m")
-	ps.positive("notify.backoff_base", n.BackoffBase, "30s")
+	ps.atLeast("notify.lease", n.Lease, minShort, "2m")
+	ps.atLeast("notify.backoff_base", n.BackoffBase, minShort, "30s")
 	if n.BackoffMax < n.BackoffBase {
 		ps.add("notify.backoff_max", "%s is shorter than notify.backoff_base %s: set it longer, e.g. 1h", n.BackoffMax, n.BackoffBase)
 	}
@@ -184,9 +184,24 @@ func (c Config) Validate() error {
 	return errors.Join(ps...)
 }
 
-func (ps *problems) positive(p string, d Duration, example string) {
-	if d <= 0 {
-		ps.add(p, "%s must be more than 0: set e.g. %s", d, example)
+// The least values of the durations that a tiny value would turn into a
+// busy loop (1ns: a poll, a retry or a tenant list read without pause) or
+// a failure every time (a request timeout, a lease that lapses at once).
+// minShort is 1s, not more: the demo and the crash tests poll the
+// simulator every second (their leases and backoffs are 1s too), and the
+// API's rate limits (poll.limits) bound the requests in any case.
+// minRefresh is for the re-reads that cost a request per tenant or a
+// whole tenant list: once a minute at most.
+const (
+	minShort   = Duration(time.Second) // poll.interval, sophos.timeout, notify.lease, notify.backoff_base
+	minRefresh = Duration(time.Minute) // tenants.refresh, poll.overlap_every
+)
+
+// atLeast reports a duration shorter than least (0 and negative ones
+// included), naming the value, the minimum and an example.
+func (ps *problems) atLeast(p string, d, least Duration, example string) {
+	if d < least {
+		ps.add(p, "%s is shorter than the minimum %s: set e.g. %s", d, least, example)
 	}
 }
 

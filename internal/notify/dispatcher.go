@@ -371,8 +371,8 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 			settle(unsettled, g)
 			res.Dead += len(rows)
 			for _, it := range rows {
-				d.log.Error("dead letter", "channel", name, "tenant_id", it.TenantID, "event_id", it.EventID,
-					"attempt", it.Attempts+1, "reason", reason)
+				d.log.Error("dead letter", "channel", name, "tenant_id", it.TenantID, "tenant", it.Detection.TenantName,
+					"event_id", it.EventID, "attempt", it.Attempts+1, "error", reason)
 			}
 			continue
 		}
@@ -508,7 +508,7 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	for _, it := range g.items {
 		attempt = max(attempt, it.Attempts+1)
 	}
-	log := d.log.With("channel", g.channel, "tenant_id", first.TenantID, "key", g.key, "attempt", attempt)
+	log := d.log.With("channel", g.channel, "tenant_id", first.TenantID, "tenant", first.Detection.TenantName, "key", g.key, "attempt", attempt)
 	if len(g.items) == 1 {
 		log = log.With("event_id", first.EventID)
 	} else {

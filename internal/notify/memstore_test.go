@@ -29,6 +29,7 @@ type MemStore struct {
 	FailClaim error
 	groups    map[string]*memGroup // channel + "\x00" + group key
 	lost      []store.LostWindow   // by tenant id and From
+	alarms    map[string]time.Time // alarm slot name -> taken at
 }
 
 type memGroup struct{ nextFlush, lastSent time.Time }
@@ -670,7 +671,7 @@ func (s *MemStore) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.Ou
 	var out []store.OutboxItem
 	for i := len(s.rows) - 1; i >= 0; i-- {
 		r := s.rows[i]
-		if len(f.States) > 0 && !slices.Contains(f.States, r.item.State) {
+		if len(f.States) > 0 && !slices.Contains(f.States, r.item.State) || f.Channel != "" && r.item.Channel != text(f.Channel) {
 			continue
 		}
 		out = append(out, s.withDetection(r.item))
@@ -712,6 +713,86 @@ func (s *MemStore) Detections(ctx context.Context, f store.DetectionFilter) ([]s
 		out = out[:f.Limit]
 	}
 	return out, nil
+}
+
+// OutboxCounts implements store.Store.
+func (s *MemStore) OutboxCounts(ctx context.Context, since time.Time) ([]store.OutboxCount, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since = norm(since)
+	by := map[[2]string]*store.OutboxCount{}
+	latest := map[[2]string]store.OutboxItem{} // the row whose LastError counts
+	for _, r := range s.rows {
+		it := r.item
+		k := [2]string{it.Channel, it.State}
+		c := by[k]
+		if c == nil {
+			c = &store.OutboxCount{Channel: it.Channel, State: it.State, FirstDue: it.NextAt}
+			by[k] = c
+		}
+		c.Rows++
+		if it.Attempts > 0 && it.State != store.StateSent {
+			c.Failed++
+		}
+		if !since.IsZero() && !it.NextAt.Before(since) {
+			c.Since++
+		}
+		if it.NextAt.Before(c.FirstDue) {
+			c.FirstDue = it.NextAt
+		}
+		if l, ok := latest[k]; it.LastError != "" && it.State != store.StateSent && (!ok || !it.NextAt.Before(l.NextAt)) {
+			latest[k] = it // rows go by ascending id: a tie goes to the later
+		}
+	}
+	out := make([]store.OutboxCount, 0, len(by))
+	for k, c := range by {
+		c.LastError = latest[k].LastError
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b store.OutboxCount) int {
+		return cmp.Or(cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.State, b.State))
+	})
+	return out, nil
+}
+
+// TakeAlarmSlot implements store.Store.
+func (s *MemStore) TakeAlarmSlot(ctx context.Context, name string, now time.Time, every time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if name == "" || now.IsZero() || every <= 0 {
+		return false, fmt.Errorf("memstore: take alarm slot %q at %v every %v: a name, a time and a positive interval are required", name, now, every)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, now = text(name), norm(now)
+	if at, ok := s.alarms[name]; ok && at.After(norm(now.Add(-every))) {
+		return false, nil
+	}
+	if s.alarms == nil {
+		s.alarms = map[string]time.Time{}
+	}
+	s.alarms[name] = now
+	return true, nil
+}
+
+// ReleaseAlarmSlot implements store.Store.
+func (s *MemStore) ReleaseAlarmSlot(ctx context.Context, name string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if name == "" {
+		return errors.New("memstore: release alarm slot: empty name")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got, ok := s.alarms[text(name)]; ok && got.Equal(norm(at)) {
+		delete(s.alarms, text(name))
+	}
+	return nil
 }
 
 // Close implements store.Store.

@@ -72,7 +72,7 @@ type Detection struct {
 	Name         string
 	Severity     string
 	Cleanup      string // clean-up state from the event's remedy items, or "unknown"
-	WhenUTC      string // RFC 3339 UTC
+	WhenUTC      string // for people: "2006-01-02 15:04:05 UTC", "unknown" for none
 	CreatedUTC   string
 	WhenLocal    string // in Options.Location, "" without one
 	CreatedLocal string
@@ -139,6 +139,17 @@ func tenantName(m notify.Message) string {
 
 // ShortType is an event type without its "Event::Endpoint::" prefix.
 func ShortType(t string) string { return strings.TrimPrefix(t, "Event::Endpoint::") }
+
+// TimeLayout is how puawatch writes a point in time for machines (JSON,
+// JSON Lines, the syslog TIMESTAMP): RFC 3339 in UTC with exactly three
+// fraction digits, as Sophos Central sends its times, so the text sorts
+// as the times do (Go's RFC3339Nano drops trailing zeros: 28.69Z would
+// sort after 28.690Z, 28Z after 28.5Z).
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Timestamp writes t in TimeLayout (t is cut, not rounded, to the
+// millisecond).
+func Timestamp(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 func utc(t time.Time) string {
 	if t.IsZero() {

@@ -43,9 +43,11 @@ func (s Secret) Empty() bool { return s == "" }
 
 // Scrub returns s with every secret in it replaced by "[redacted]". The
 // longest secrets go first, so one that contains another is hidden whole
-// rather than in part; empty ones are skipped. Callers decide which
-// strings are secrets (and which are too short to hide without mangling
-// unrelated text).
+// rather than in part; empty ones are skipped, and every other one is
+// hidden however short: a server that echoes a two-letter password must
+// not show it. A short secret also hides the same letters in unrelated
+// words, so callers scrub only the text that came from elsewhere (the
+// server's answer) and add their own words around the result.
 func Scrub(s string, secrets ...string) string {
 	if len(secrets) > 1 {
 		secrets = slices.Clone(secrets)

@@ -46,6 +46,8 @@ func TestScrub(t *testing.T) {
 		{"token abc123 and abc123", []string{"abc123"}, "token [redacted] and [redacted]"},
 		{"nothing here", []string{"abc123", ""}, "nothing here"},
 		{"x", []string{""}, "x"},
+		// A secret of one character is hidden too.
+		{"pin 7 refused", []string{"7"}, "pin [redacted] refused"},
 		// The longer secret first, whatever the order given.
 		{"path /hooks/tok-1-REST", []string{"tok-1", "/hooks/tok-1-REST"}, "path [redacted]"},
 		{"path /hooks/tok-1-REST and tok-1", []string{"/hooks/tok-1-REST", "tok-1"}, "path [redacted] and [redacted]"},

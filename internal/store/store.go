@@ -176,8 +176,32 @@ type Holder struct {
 
 // OutboxFilter selects outbox rows for listing.
 type OutboxFilter struct {
-	States []string // none: all
-	Limit  int      // 0: no limit
+	States  []string // none: all
+	Channel string   // the receiver's rows only; "": every receiver's
+	Limit   int      // 0: no limit
+}
+
+// OutboxCount is how many outbox rows one receiver (channel) has in one
+// state, counted without loading them (OutboxCounts).
+type OutboxCount struct {
+	Channel string
+	State   string // StatePending, StateSent or StateDead
+	Rows    int
+	// Failed counts the rows whose last attempt failed: pending rows
+	// waiting for a retry (Attempts > 0) and dead rows with an attempt.
+	Failed int
+	// Since counts the rows whose NextAt is at or after the since given
+	// to OutboxCounts: of dead rows, those that died since then (a dead
+	// row keeps the time it died in NextAt).
+	Since int
+	// FirstDue is the earliest NextAt of the rows: of pending rows, when
+	// the one waiting longest became due.
+	FirstDue time.Time
+	// LastError is the reason of the most recent failure among pending
+	// or dead rows (the LastError of the row with the latest NextAt that
+	// has one, the highest id on a tie); "" when none has one, and for
+	// sent rows (their failures are over).
+	LastError string
 }
 
 // DetectionFilter selects detections for listing.
@@ -296,11 +320,30 @@ type Store interface {
 	// rows are left alone. An empty, non-nil ids changes nothing. It
 	// returns how many rows it requeued.
 	Requeue(ctx context.Context, ids []int64, at time.Time) (int, error)
-	// Outbox lists rows, newest (highest ID) first, with their Detection.
+	// Outbox lists rows, newest (highest ID) first, with their Detection;
+	// f.Channel keeps one receiver's rows.
 	Outbox(ctx context.Context, f OutboxFilter) ([]OutboxItem, error)
+	// OutboxCounts counts the outbox rows by channel and state, in one
+	// GROUP BY query (no row is loaded), ordered by channel and state; a
+	// (channel, state) without rows is not listed. since sets what
+	// OutboxCount.Since counts (a zero since: none).
+	OutboxCounts(ctx context.Context, since time.Time) ([]OutboxCount, error)
 	// Detections lists stored detections, newest created_at first (a zero
 	// CreatedAt last). f.Since keeps CreatedAt >= f.Since.
 	Detections(ctx context.Context, f DetectionFilter) ([]Detection, error)
+
+	// TakeAlarmSlot takes the alarm slot name for a mail sent at now,
+	// atomically: it returns true when the slot was never taken or was
+	// last taken at or before now-every, and then the slot is taken at
+	// now; false (nothing changed) when it was taken within every before
+	// now. Of several processes asking at once, one gets the slot. An
+	// empty name, a zero now or an every that is not positive is an
+	// error.
+	TakeAlarmSlot(ctx context.Context, name string, now time.Time, every time.Duration) (bool, error)
+	// ReleaseAlarmSlot gives back the slot name taken at at (the mail was
+	// not sent), so that the next TakeAlarmSlot gets it; a slot taken
+	// since at another time is left alone, and so is a slot not taken.
+	ReleaseAlarmSlot(ctx context.Context, name string, at time.Time) error
 
 	Close() error
 }

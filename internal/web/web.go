@@ -1,10 +1,11 @@
 // Package web serves puawatch's operational endpoints on config's listen
 // address: /healthz (the process is up), /readyz (the store answers, the
 // tenant list was read, every tenant has been read and none failed its
-// latest read) and /metrics (Prometheus text format: rounds, reads,
-// detections, failing and lagging tenants, outbox rows by state, each
-// tenant's lag). Each tenant is read on its own schedule: Status keeps
-// the latest result of each.
+// latest read, and no receiver has dead, failing or overdue
+// notifications) and /metrics (Prometheus text format: rounds, reads,
+// detections, failing and lagging tenants, outbox rows by receiver and
+// state, each tenant's lag). Each tenant is read on its own schedule:
+// Status keeps the latest result of each.
 package web
 
 import (
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/store"
 )
@@ -149,18 +151,27 @@ func Handler(st store.Store, status *Status) http.Handler {
 				return
 			}
 		}
+		var problems []string
 		snap := status.snapshot()
 		failed, _ := snap.failed()
 		switch {
 		case snap.listErr != nil:
-			http.Error(w, "tenant list failed: "+oneLine(snap.listErr.Error()), http.StatusServiceUnavailable)
+			problems = append(problems, "tenant list failed: "+oneLine(snap.listErr.Error()))
 		case snap.rounds == 0:
-			http.Error(w, "no sweep yet: not every tenant has been read", http.StatusServiceUnavailable)
+			problems = append(problems, "no sweep yet: not every tenant has been read")
 		case failed > 0:
-			http.Error(w, fmt.Sprintf("%d tenant(s) failed in their last read", failed), http.StatusServiceUnavailable)
-		default:
-			fmt.Fprintln(w, "ready")
+			problems = append(problems, fmt.Sprintf("%d tenant(s) failed in their last read", failed))
 		}
+		counts, err := st.OutboxCounts(ctx, time.Time{})
+		if err != nil {
+			problems = append(problems, "outbox: "+oneLine(err.Error()))
+		}
+		problems = append(problems, undelivered(counts, time.Now())...)
+		if len(problems) > 0 {
+			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		snap := status.snapshot()
@@ -179,15 +190,8 @@ func Handler(st store.Store, status *Status) http.Handler {
 		metric("puawatch_tenants_lagging", "Tenants not read to the end for longer than the lag alarm.", "gauge", float64(lagging))
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if items, err := st.Outbox(ctx, store.OutboxFilter{States: []string{store.StatePending, store.StateDead}}); err == nil {
-			counts := map[string]int{store.StatePending: 0, store.StateDead: 0}
-			for _, it := range items {
-				counts[it.State]++
-			}
-			fmt.Fprintf(&b, "# HELP puawatch_outbox_rows Notifications waiting (pending) or given up (dead).\n# TYPE puawatch_outbox_rows gauge\n")
-			for _, state := range []string{store.StatePending, store.StateDead} {
-				fmt.Fprintf(&b, "puawatch_outbox_rows{state=%q} %d\n", state, counts[state])
-			}
+		if counts, err := st.OutboxCounts(ctx, time.Time{}); err == nil {
+			writeOutboxMetrics(&b, counts, time.Now())
 		}
 		fmt.Fprintf(&b, "# HELP puawatch_tenant_lag_seconds Time since the tenant was last read to the end, as of its latest read.\n# TYPE puawatch_tenant_lag_seconds gauge\n")
 		for _, t := range snap.tenants {
@@ -196,6 +200,96 @@ func Handler(st store.Store, status *Status) http.Handler {
 		_, _ = w.Write([]byte(b.String()))
 	})
 	return mux
+}
+
+// OverdueAfter is how long a pending notification may stay due and
+// unsent before /readyz and the metrics call it overdue: the dispatcher
+// is not getting to it (a stuck instance holds it, or the backlog is
+// long).
+const OverdueAfter = 15 * time.Minute
+
+// receiverRows is what the outbox holds for one receiver.
+type receiverRows struct {
+	name                      string
+	rows                      map[string]int // by state
+	retrying                  int            // pending after a failed attempt
+	overdue                   bool           // pending rows due since before OverdueAfter
+	firstDue                  time.Time      // of its pending rows
+	deadReason, pendingReason string
+}
+
+// byReceiver folds the counts by receiver, in receiver order.
+func byReceiver(counts []store.OutboxCount, now time.Time) []receiverRows {
+	var out []receiverRows
+	for _, c := range counts { // ordered by channel, then state
+		if len(out) == 0 || out[len(out)-1].name != c.Channel {
+			out = append(out, receiverRows{name: c.Channel, rows: map[string]int{}})
+		}
+		r := &out[len(out)-1]
+		r.rows[c.State] = c.Rows
+		switch c.State {
+		case store.StateDead:
+			r.deadReason = c.LastError
+		case store.StatePending:
+			r.retrying, r.pendingReason, r.firstDue = c.Failed, c.LastError, c.FirstDue
+			r.overdue = !c.FirstDue.IsZero() && c.FirstDue.Before(now.Add(-OverdueAfter))
+		}
+	}
+	return out
+}
+
+// undelivered names, per receiver, its dead rows, its rows unsent after
+// a failed attempt and its overdue rows, with the latest reason.
+func undelivered(counts []store.OutboxCount, now time.Time) []string {
+	var out []string
+	for _, r := range byReceiver(counts, now) {
+		name := oneLine(plaintext.Clean(r.name))
+		if n := r.rows[store.StateDead]; n > 0 {
+			out = append(out, fmt.Sprintf("receiver %s: %d notification(s) dead: %s (puawatch outbox retry --receiver %s)", name, n, reason(r.deadReason), name))
+		}
+		if r.retrying > 0 {
+			out = append(out, fmt.Sprintf("receiver %s: %d notification(s) unsent after a failed attempt: %s", name, r.retrying, reason(r.pendingReason)))
+		}
+		if r.overdue {
+			out = append(out, fmt.Sprintf("receiver %s: %d notification(s) overdue (due since %s)", name, r.rows[store.StatePending], r.firstDue.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out
+}
+
+func reason(s string) string {
+	if s = oneLine(plaintext.Clean(s)); s == "" {
+		return "no reason stored"
+	}
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:299]) + "…"
+	}
+	return s
+}
+
+// writeOutboxMetrics writes the outbox gauges: rows by receiver and
+// state, and per receiver the rows waiting for a retry and whether rows
+// are overdue.
+func writeOutboxMetrics(b *strings.Builder, counts []store.OutboxCount, now time.Time) {
+	rs := byReceiver(counts, now)
+	fmt.Fprintf(b, "# HELP puawatch_outbox_rows Notifications by receiver and state: pending (waiting), sent, dead (given up).\n# TYPE puawatch_outbox_rows gauge\n")
+	for _, r := range rs {
+		for _, state := range []string{store.StatePending, store.StateSent, store.StateDead} {
+			fmt.Fprintf(b, "puawatch_outbox_rows{receiver=%s,state=%q} %d\n", label(r.name), state, r.rows[state])
+		}
+	}
+	fmt.Fprintf(b, "# HELP puawatch_outbox_retrying_rows Pending notifications whose last attempt failed, by receiver.\n# TYPE puawatch_outbox_retrying_rows gauge\n")
+	for _, r := range rs {
+		fmt.Fprintf(b, "puawatch_outbox_retrying_rows{receiver=%s} %d\n", label(r.name), r.retrying)
+	}
+	fmt.Fprintf(b, "# HELP puawatch_outbox_overdue_rows Pending notifications of a receiver whose oldest has been due for longer than %s (all of its pending rows; 0 when none is overdue).\n# TYPE puawatch_outbox_overdue_rows gauge\n", OverdueAfter)
+	for _, r := range rs {
+		n := 0
+		if r.overdue {
+			n = r.rows[store.StatePending]
+		}
+		fmt.Fprintf(b, "puawatch_outbox_overdue_rows{receiver=%s} %d\n", label(r.name), n)
+	}
 }
 
 func b2f(b bool) float64 {

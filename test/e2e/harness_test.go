@@ -8,9 +8,11 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/puawatch/puawatch/internal/central"
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/puawatch/puawatch/internal/fake/smtpcapture"
+	"github.com/puawatch/puawatch/internal/match"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 )
@@ -18,16 +20,23 @@ import (
 // rig is a simulator and an SMTP capture, with the environment that points
 // puawatch at both.
 type rig struct {
-	sim     *sim.Simulator
-	srv     *sim.Server
-	smtp    *smtpcapture.Server
-	env     map[string]string
-	db      string
-	dir     string
-	detects map[string]bool // DetectionTypes
+	sim   *sim.Simulator
+	srv   *sim.Server
+	smtp  *smtpcapture.Server
+	env   map[string]string
+	db    string
+	dir   string
+	match *match.Matcher // what the watcher reports: the rig's configuration's matcher
 }
 
 func newRig(t *testing.T, cfg sim.Config) *rig {
+	t.Helper()
+	return newRigWith(t, cfg, smtpcapture.Options{})
+}
+
+// newRigWith is newRig with an SMTP capture made with o (a hook on every
+// message, failures).
+func newRigWith(t *testing.T, cfg sim.Config, o smtpcapture.Options) *rig {
 	t.Helper()
 	s := sim.New(cfg)
 	srv, err := sim.Start(s, sim.ListenOptions{})
@@ -35,16 +44,13 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	capture, err := smtpcapture.Start(smtpcapture.Options{})
+	capture, err := smtpcapture.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = capture.Close() })
 	dir := t.TempDir()
-	r := &rig{sim: s, srv: srv, smtp: capture, dir: dir, db: filepath.Join(dir, "puawatch.db"), detects: map[string]bool{}}
-	for _, typ := range sim.DetectionTypes {
-		r.detects[typ] = true
-	}
+	r := &rig{sim: s, srv: srv, smtp: capture, dir: dir, db: filepath.Join(dir, "puawatch.db")}
 	partner, _ := s.Credential("partner")
 	r.env = map[string]string{
 		"PUAWATCH_CLIENT_ID":     partner.ClientID,
@@ -56,7 +62,19 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 		"PUAWATCH_MAIL_FROM":     "puawatch@test.invalid",
 		"PUAWATCH_MAIL_TO":       "soc@test.invalid,helpdesk@test.invalid",
 	}
+	r.match = matcher(t, r.config(t))
 	return r
+}
+
+// matcher is the matcher the watcher builds from c (package match
+// decides what is a detection; the tests do not restate its rule).
+func matcher(t *testing.T, c config.Config) *match.Matcher {
+	t.Helper()
+	m, err := c.Match.Matcher()
+	if err != nil {
+		t.Fatalf("matcher: %v", err)
+	}
+	return m
 }
 
 // config loads the configuration from the rig's environment.
@@ -69,8 +87,8 @@ func (r *rig) config(t *testing.T) config.Config {
 	return cfg
 }
 
-// expected is the set of PUA detection event ids the simulator holds for
-// the tenants not excluded.
+// expected is the set of PUA detection event ids (those the rig's matcher
+// reports) the simulator holds for the tenants not excluded.
 func (r *rig) expected(t *testing.T, skip map[string]bool) map[string]string {
 	t.Helper()
 	want := map[string]string{}
@@ -83,7 +101,7 @@ func (r *rig) expected(t *testing.T, skip map[string]bool) map[string]string {
 			t.Fatal(err)
 		}
 		for _, e := range evs {
-			if r.detects[e.Type] {
+			if _, ok := r.match.Match(central.Event{ID: e.ID, Type: e.Type, Group: e.Group, Severity: e.Severity}); ok {
 				want[e.ID] = ti.ID
 			}
 		}

@@ -138,7 +138,7 @@ func (s *Simulator) advanceLive(now time.Time) {
 	want := liveCount(now.Sub(s.t0), rate)
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
-	if want <= s.liveDone {
+	if s.liveStop || want <= s.liveDone {
 		return
 	}
 	s.mu.RLock()
@@ -181,6 +181,17 @@ func (s *Simulator) advanceLive(now time.Time) {
 		t.prune(ms(now))
 		t.mu.Unlock()
 	}
+}
+
+// StopLive ends the live stream: it makes the events due up to now, and
+// none after, however far the clock goes. The events made stay (every live
+// event is visible when it is made). Tests stop the stream to compare a
+// client's output with a ground truth that no longer grows.
+func (s *Simulator) StopLive() {
+	s.advanceLive(s.now())
+	s.liveMu.Lock()
+	s.liveStop = true
+	s.liveMu.Unlock()
 }
 
 // liveCount is how many live events the stream has made d after its

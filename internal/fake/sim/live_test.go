@@ -57,3 +57,46 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("a day later: the SIEM API serves %d events, want about %d (the last 24 hours at 4/s)", got, want)
 	}
 }
+
+// TestStopLive: after StopLive the stream makes no more events, however
+// far the clock goes; the events it made stay, and the SIEM API serves
+// them. Tests stop it to compare a client's output with a fixed ground
+// truth.
+func TestStopLive(t *testing.T) {
+	t.Parallel()
+	e := newSiemEnv(t, func(c *Config) {
+		c.Tenants = 2
+		c.EventsPerTenant = 10
+		c.Rate = 4
+		c.TieShare, c.LateShare = 0, 0
+	}).login(t)
+	count := func() int {
+		n := 0
+		for _, tid := range e.tenantIDs() {
+			evs, err := e.s.Events(tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(evs)
+		}
+		return n
+	}
+	e.clock.Advance(10 * time.Second)
+	e.s.StopLive()
+	if got := count(); got != 20+40 {
+		t.Fatalf("stopped 10s after start: %d events, want 60 (backlog 20 + 10s at 4/s)", got)
+	}
+	e.clock.Advance(time.Minute)
+	e.login(t)
+	if got := count(); got != 60 {
+		t.Errorf("a minute after StopLive: %d events, want still 60", got)
+	}
+	served := 0
+	for _, tid := range e.tenantIDs() {
+		items, _ := e.readAll(t, "events", tid, url.Values{"limit": {"1000"}})
+		served += len(items)
+	}
+	if served != 60 {
+		t.Errorf("after StopLive the SIEM API serves %d events, want the 60 made", served)
+	}
+}

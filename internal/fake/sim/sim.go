@@ -106,6 +106,7 @@ type Simulator struct {
 
 	liveMu   sync.Mutex
 	liveDone uint64 // live events generated so far
+	liveStop bool   // StopLive was called
 
 	types typeTable
 

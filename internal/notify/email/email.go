@@ -212,14 +212,14 @@ func (n *Notifier) send(ctx context.Context, msg *mail.Msg) error {
 // names the server and never holds the password.
 func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) error {
 	where := fmt.Sprintf("email: send %s via %s", m.Key, n.c.addr())
-	pw := n.c.Password.Reveal()
-	if len(pw) < 3 { // shorter ones would mangle unrelated text
-		pw = ""
-	}
-	redact := func(e error) error { return secret.RedactError(e, pw) }
+	// shown is err with the password redacted, however short: only the
+	// library's and the server's text is scrubbed, so the words around
+	// it read as written. The class is read from err itself (shown
+	// unwraps to it).
+	shown := secret.RedactError(err, n.c.Password.Reveal())
 
 	if ctx.Err() != nil {
-		return redact(fmt.Errorf("%s: %w (%w)", where, context.Cause(ctx), err))
+		return fmt.Errorf("%s: %w (%w)", where, context.Cause(ctx), shown)
 	}
 	if tlsErr := certError(err); tlsErr != nil {
 		hint := fmt.Sprintf("set %s to a PEM file holding the CA certificate that signed it", n.c.key("ca_file"))
@@ -227,7 +227,7 @@ func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) er
 		if errors.As(err, &hostErr) {
 			hint = fmt.Sprintf("write the name the certificate is issued to as the host in %s, or %s", n.c.key("smtp_url"), hint)
 		}
-		return notify.Permanent(redact(fmt.Errorf("%s: the server's TLS certificate is not trusted: %w; %s", where, err, hint)))
+		return notify.Permanent(fmt.Errorf("%s: the server's TLS certificate is not trusted: %w; %s", where, shown, hint))
 	}
 	if code := smtpCode(err); code >= 400 {
 		if code >= 500 {
@@ -238,32 +238,28 @@ func (n *Notifier) classify(ctx context.Context, m notify.Message, err error) er
 			case 530:
 				hint = fmt.Sprintf("; the server requires authentication: write smtp://user:password@host in %s", n.c.key("smtp_url"))
 			}
-			return notify.Permanent(redact(fmt.Errorf("%s: rejected (%d): %w%s", where, code, err, hint)))
+			return notify.Permanent(fmt.Errorf("%s: rejected (%d): %w%s", where, code, shown, hint))
 		}
-		return redact(fmt.Errorf("%s: temporarily refused (%d): %w", where, code, err))
+		return fmt.Errorf("%s: temporarily refused (%d): %w", where, code, shown)
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "does not support STARTTLS"):
-		return notify.Permanent(redact(fmt.Errorf("%s: the server offers no STARTTLS (%w): %s", where, err, n.noStartTLSHint())))
+		return notify.Permanent(fmt.Errorf("%s: the server offers no STARTTLS (%w): %s", where, shown, n.noStartTLSHint()))
 	case errors.Is(err, mail.ErrNoSupportedAuthDiscovered), strings.Contains(msg, "does not support SMTP AUTH"),
 		strings.Contains(msg, "AUTH not supported"):
-		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server offers no AUTH mechanism puawatch can use (PLAIN, LOGIN, SCRAM) on this connection: "+
-			"remove the user name and password from %s if it needs none", where, err, n.c.key("smtp_url"))))
+		return notify.Permanent(fmt.Errorf("%s: %w; the server offers no AUTH mechanism puawatch can use (PLAIN, LOGIN, SCRAM) on this connection: "+
+			"remove the user name and password from %s if it needs none", where, shown, n.c.key("smtp_url")))
 	case errors.Is(err, mailsmtp.ErrUnencrypted), errors.Is(err, mailsmtp.ErrWrongHostname):
-		return notify.Permanent(redact(fmt.Errorf("%s: %w", where, err)))
+		return notify.Permanent(fmt.Errorf("%s: %w", where, shown))
 	}
 	var recErr tls.RecordHeaderError
 	if errors.As(err, &recErr) {
-		return notify.Permanent(redact(fmt.Errorf("%s: %w; the server did not answer with TLS: check the port and the scheme in %s (smtps:// is implicit TLS, usually port 465; smtp:// is STARTTLS, usually port 587)", where, err, n.c.key("smtp_url"))))
+		return notify.Permanent(fmt.Errorf("%s: %w; the server did not answer with TLS: check the port and the scheme in %s (smtps:// is implicit TLS, usually port 465; smtp:// is STARTTLS, usually port 587)", where, shown, n.c.key("smtp_url")))
 	}
-	return redact(fmt.Errorf("%s: %w", where, err))
+	return fmt.Errorf("%s: %w", where, shown)
 }
 
-// noStartTLSHint says what to write when the server offers no STARTTLS
-// and it was required: to a loopback host, drop starttls=required (or
-// write starttls=none); to any other host, implicit TLS or a local relay,
-// since mail never leaves the machine unencrypted.
 func (n *Notifier) noStartTLSHint() string {
 	k := n.c.key("smtp_url")
 	if urlpolicy.Loopback(n.c.Host) {

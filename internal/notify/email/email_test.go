@@ -526,3 +526,25 @@ func TestAuthRequiredIsPermanent(t *testing.T) {
 		t.Fatalf("err = %v, want permanent 530 with advice", err)
 	}
 }
+
+// TestShortPasswordRedacted: a password of two characters that the
+// server echoes is redacted too, and the error's own text (which holds
+// the same two letters: "il" in "email") still reads as written.
+func TestShortPasswordRedacted(t *testing.T) {
+	const pw = "il"
+	s := startCapture(t, smtpcapture.Options{Username: "u", Password: pw, FailNext: func(string) *gosmtp.SMTPError {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "relay denied for u/" + pw + "/"}
+	}})
+	c := config(s, TLSNone)
+	c.Username, c.Password = "u", pw
+	err := newNotifier(t, c).Notify(context.Background(), msgOf("k", det("ev-1")))
+	if !notify.IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent 550", err)
+	}
+	if strings.Contains(err.Error(), "u/"+pw+"/") || !strings.Contains(err.Error(), "u/[redacted]/") {
+		t.Errorf("the echoed password is not redacted: %v", err)
+	}
+	if want := "email: send k via " + s.Addr() + ": rejected (550): "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %q, want it to start %q (its own text unredacted)", err, want)
+	}
+}

@@ -156,7 +156,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	defer cancel()
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "User-Agent": {"puawatch"}}
 	if err := notify.Post(ctx, n.client, n.url, h, body); err != nil {
-		return Redact(fmt.Errorf("%s: message %s: %w", n.ch.Name, m.Key, err), n.url)
+		return fmt.Errorf("%s: message %s: %w", n.ch.Name, m.Key, Redact(err, n.url))
 	}
 	return nil
 }

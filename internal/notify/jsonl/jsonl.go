@@ -93,11 +93,32 @@ func New(path string, stdout io.Writer) (*Notifier, error) {
 		}
 		return &Notifier{w: stdout, path: "-"}, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Notifier{w: f, f: f, path: path}, nil
+	// A process killed in the middle of a write leaves a partial last
+	// line: the first write ends it, as after a failed write.
+	dirty, err := partialLastLine(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("read the end of %s: %w", path, err)
+	}
+	return &Notifier{w: f, f: f, path: path, dirty: dirty}, nil
+}
+
+// partialLastLine tells whether f is not empty and does not end with a
+// newline.
+func partialLastLine(f *os.File) (bool, error) {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 || !st.Mode().IsRegular() {
+		return false, err
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], st.Size()-1); err != nil {
+		return false, err
+	}
+	return last[0] != '\n', nil
 }
 
 // Notify writes one line per detection of m, in one Write, and fsyncs

@@ -103,7 +103,7 @@ func TestFile(t *testing.T) {
 	}
 	l := lines[0]
 	if l["id"] != "ev-1" || l["key"] != "b1" || l["tenant_name"] != "Acme <Corp>" || l["user"] != `ACME\jdoe` || l["host"] != "WS-042" ||
-		l["path"] != "C:\\tools\\psexec.exe next" || l["created_at"] != "2025-03-04T10:20:31Z" || l["when"] != "2025-03-04T10:20:30Z" ||
+		l["path"] != "C:\\tools\\psexec.exe next" || l["created_at"] != "2025-03-04T10:20:31.000Z" || l["when"] != "2025-03-04T10:20:30.000Z" ||
 		l["cleanup"] != "unknown" {
 		t.Errorf("line 0 = %v", l)
 	}
@@ -184,5 +184,50 @@ func TestCancelledContext(t *testing.T) {
 	cancel()
 	if err := n.Notify(ctx, msg("k", det("ev-1"))); err == nil || out.Len() != 0 {
 		t.Errorf("err = %v, out %q", err, out.String())
+	}
+}
+
+// A process killed in the middle of a write leaves a partial last line;
+// the next process must end it before appending, so that its own lines
+// parse (the dirty flag of a failed write is gone with the process).
+func TestPartialLineOfAnEarlierProcessIsEnded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "detections.jsonl")
+	if err := os.WriteFile(path, []byte(`{"id":"ev-0","key":"k0"}`+"\n"+`{"id":"ev-1","ki`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), msg("k2", det("ev-2"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 3 || lines[1] != `{"id":"ev-1","ki` {
+		t.Fatalf("lines %q", lines)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &m); err != nil || m["id"] != "ev-2" {
+		t.Errorf("new line %q: %v", lines[2], err)
+	}
+	// A file that ends its last line is appended to as it is.
+	n, err = New(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Notify(context.Background(), msg("k3", det("ev-3"))); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if got := strings.Count(string(b), "\n"); got != 4 || strings.Contains(string(b), "\n\n") {
+		t.Errorf("after a clean append: %q", b)
 	}
 }

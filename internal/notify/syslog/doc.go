@@ -12,7 +12,8 @@
 //     security/authorization messages); 1-23 can be configured. The
 //     severity comes from the detection's: critical 2 (crit), high 3
 //     (err), medium 4 (warning), low 5 (notice), anything else 6 (info).
-//   - TIMESTAMP is when puawatch sent the message, UTC with microseconds;
+//   - TIMESTAMP is when puawatch sent the message, UTC with three
+//     fraction digits (milliseconds, like every time puawatch writes);
 //     the detection's own times are in MSG.
 //   - HOSTNAME is this machine's host name (or Config.Hostname), APP-NAME
 //     "puawatch", PROCID "-" (nil).

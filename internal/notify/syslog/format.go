@@ -125,13 +125,14 @@ func msgID(kind string) string {
 	return MsgIDDetection
 }
 
-// timestamp is the RFC 5424 TIMESTAMP: UTC with microseconds, or the NIL
-// value for a zero time.
+// timestamp is the RFC 5424 TIMESTAMP: render.Timestamp (UTC, three
+// fraction digits, like every time puawatch writes for machines), or the
+// NIL value for a zero time.
 func timestamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+	return render.Timestamp(t)
 }
 
 // headerField makes s a header field: printable US-ASCII without space

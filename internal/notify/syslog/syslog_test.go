@@ -386,7 +386,7 @@ func TestFormatFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "<" + strconv.Itoa(pri) + ">1 2026-03-04T10:21:00.000000Z h puawatch - PUA [puawatch@32473 "; !strings.HasPrefix(string(b), want) {
+		if want := "<" + strconv.Itoa(pri) + ">1 2026-03-04T10:21:00.000Z h puawatch - PUA [puawatch@32473 "; !strings.HasPrefix(string(b), want) {
 			t.Errorf("severity %q: %.80s, want prefix %s", sev, b, want)
 		}
 	}
@@ -397,7 +397,7 @@ func TestFormatFields(t *testing.T) {
 		t.Errorf("%.60s", b)
 	}
 	b, _ = Format(v.Detections[0], v, FormatJSON, now, "")
-	if !strings.HasPrefix(string(b), "<35>1 2026-03-04T10:21:00.000000Z - puawatch - PUA ") {
+	if !strings.HasPrefix(string(b), "<35>1 2026-03-04T10:21:00.000Z - puawatch - PUA ") {
 		t.Errorf("%.60s", b)
 	}
 	// A detection without a tenant id takes the message's.

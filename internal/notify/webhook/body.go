@@ -32,7 +32,7 @@ type Body struct {
 	Title      string                    `json:"title"`       // one line for humans
 	CentralURL string                    `json:"central_url"` // Sophos Central's web address
 	Detections []detectionjson.Detection `json:"detections"`  // the objects of package detectionjson
-	SentAt     time.Time                 `json:"sent_at"`     // RFC 3339 UTC, whole seconds, equal to X-Puawatch-Timestamp
+	SentAt     detectionjson.Time        `json:"sent_at"`     // RFC 3339 UTC, whole seconds (.000), equal to X-Puawatch-Timestamp
 }
 
 // Tenant names a Sophos Central tenant.
@@ -54,7 +54,7 @@ func renderAt(m notify.Message, o render.Options, at time.Time) ([]byte, error) 
 		Schema: Schema, Version: Version, Key: render.Clean(v.Key), Channel: render.Clean(v.Channel),
 		Tenant: Tenant{ID: v.TenantID, Name: v.TenantName}, Digest: v.Digest, Count: v.Count, Title: v.Title,
 		CentralURL: render.Clean(v.CentralURL), Detections: detectionjson.All(v),
-		SentAt: at.UTC().Truncate(time.Second),
+		SentAt: detectionjson.Time{Time: at.UTC().Truncate(time.Second)},
 	}
 	// json.Marshal escapes <, > and & too, so a receiver that pastes a
 	// value into a web page cannot be handed markup; the decoded values

@@ -38,8 +38,8 @@
 //	detections[].type          string           the event type, "Event::Endpoint::CorePuaDetection", ...
 //	detections[].tenant_id     string           the tenant id
 //	detections[].tenant_name   string           the tenant name
-//	detections[].created_at    string or null   RFC 3339 UTC: when Sophos Central recorded the event
-//	detections[].when          string or null   RFC 3339 UTC: when it happened on the endpoint
+//	detections[].created_at    string or null   RFC 3339 UTC, milliseconds (2026-01-02T03:04:05.690Z): when Sophos Central recorded the event
+//	detections[].when          string or null   RFC 3339 UTC, milliseconds: when it happened on the endpoint
 //	detections[].host          string           the endpoint's name, or "unknown"
 //	detections[].endpoint_id   string           the endpoint id
 //	detections[].endpoint_type string           "computer", "server", ..., or "unknown"
@@ -49,7 +49,9 @@
 //	detections[].severity      string           lower case: "low", "medium", "high", ..., or "unknown"
 //	detections[].name          string           the event's message
 //	detections[].cleanup       string           clean-up results ("success", ...), or "unknown"
-//	sent_at                    string           RFC 3339 UTC, whole seconds; equal to X-Puawatch-Timestamp
+//	sent_at                    string           RFC 3339 UTC, whole seconds written with .000; equal to X-Puawatch-Timestamp
+//
+// Every time has exactly three fraction digits, so times sort as text.
 //
 // The detection object is package detectionjson's: the syslog channel's
 // "json" MSG and each line of the jsonl channel are the same object.

@@ -185,24 +185,20 @@ func New(c Config, client *http.Client) (*Notifier, error) {
 	if c.Timeout <= 0 {
 		n.c.Timeout = DefaultTimeout
 	}
+	// Every header value, however short, is hidden (secret.Scrub skips
+	// the empty ones).
 	for _, v := range c.Headers {
-		if len(v) >= 4 {
-			n.hide = append(n.hide, v)
-		}
+		n.hide = append(n.hide, v)
 	}
-	if !c.Secret.Empty() {
-		n.hide = append(n.hide, c.Secret.Reveal())
-	}
+	n.hide = append(n.hide, c.Secret.Reveal())
 	// notify.Post shows the URL redacted; an answer quoting the URL's
-	// token in pieces is caught here.
+	// token in pieces is caught here. A path of "/" names no token.
 	if u, err := url.Parse(c.URL.Reveal()); err == nil {
-		if len(u.Path) >= 4 {
+		if u.Path != "/" {
 			n.hide = append(n.hide, u.Path)
 		}
-		if len(u.RawQuery) >= 4 {
-			n.hide = append(n.hide, u.RawQuery)
-		}
-		if p, ok := u.User.Password(); ok && len(p) >= 4 {
+		n.hide = append(n.hide, u.RawQuery)
+		if p, ok := u.User.Password(); ok {
 			n.hide = append(n.hide, p)
 		}
 	}
@@ -243,7 +239,9 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, n.c.Timeout)
 	defer cancel()
 	if err := notify.Post(ctx, n.client, n.c.URL.Reveal(), h, body); err != nil {
-		return secret.RedactError(fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), err), n.hide...)
+		// Only what came back is scrubbed: the key and the words around
+		// it stay as written, whatever the secrets.
+		return fmt.Errorf("webhook: send %s: %w", render.Clean(m.Key), secret.RedactError(err, n.hide...))
 	}
 	return nil
 }

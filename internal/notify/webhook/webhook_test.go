@@ -190,8 +190,8 @@ func TestNotifySignedBody(t *testing.T) {
 		d.Threat != "PsExec" || d.Path != `C:\Tools\PsExec64.exe` || d.Severity != "high" || d.Cleanup != "success" {
 		t.Errorf("detection = %+v", d)
 	}
-	if !strings.Contains(string(r.body), `"when":"2026-03-04T10:20:30Z"`) || !strings.Contains(string(r.body), `"created_at":"2026-03-04T10:20:31.5Z"`) {
-		t.Errorf("times are not RFC 3339 UTC: %s", r.body)
+	if !strings.Contains(string(r.body), `"when":"2026-03-04T10:20:30.000Z"`) || !strings.Contains(string(r.body), `"created_at":"2026-03-04T10:20:31.500Z"`) {
+		t.Errorf("times are not RFC 3339 UTC with three fraction digits: %s", r.body)
 	}
 
 	ts := r.header.Get(HeaderTimestamp)
@@ -521,7 +521,7 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := decodeBody(t, b)
-	if body.CentralURL != "https://central.sophos.com" || time.Since(body.SentAt) > time.Minute {
+	if body.CentralURL != "https://central.sophos.com" || time.Since(body.SentAt.Time) > time.Minute {
 		t.Errorf("Render: %+v", body)
 	}
 }
@@ -595,5 +595,33 @@ func TestNestedSecretsHiddenWhole(t *testing.T) {
 		if strings.Contains(err.Error(), tok) {
 			t.Errorf("%q shows %s", err, tok)
 		}
+	}
+}
+
+// TestShortSecretsNeverShown: a header value, a path and a query of
+// fewer than four characters, echoed by the receiver, are redacted like
+// long ones; the error's own text (its key) is left as written.
+func TestShortSecretsNeverShown(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "denied path=%s query=%s key=%s", r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Key"))
+	}))
+	defer srv.Close()
+	c := Config{URL: secret.Secret(srv.URL + "/a9?q=z"), Headers: map[string]string{"X-Key": "k7"}}
+	n, err := New(c, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Notify(context.Background(), msg("key-with-k7", det("ev-1")))
+	if !notify.IsPermanent(err) {
+		t.Fatalf("403: %v", err)
+	}
+	for _, shown := range []string{"path=/a9", "query=q=z", "key=k7"} {
+		if strings.Contains(err.Error(), shown) {
+			t.Errorf("error %q shows %s", err, shown)
+		}
+	}
+	if !strings.Contains(err.Error(), "key=[redacted]") || !strings.HasPrefix(err.Error(), "webhook: send key-with-k7: ") {
+		t.Errorf("error %q: want the echo redacted and its own text kept", err)
 	}
 }

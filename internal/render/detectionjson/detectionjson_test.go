@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,8 +128,8 @@ func TestObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"id":"33333333-3333-4333-8333-333333333333","kind":"followup","type":"Event::Endpoint::CorePuaCleanFailed",` +
-		`"tenant_id":"00000000-0000-4000-8000-000000000000","tenant_name":"Sample Tenant","created_at":"2026-01-02T02:04:07.25Z",` +
-		`"when":"2026-01-02T03:04:05Z","host":"HOST  X-Injected: 1 \u003cscript\u003ealert(1)\u003c/script\u003e",` +
+		`"tenant_id":"00000000-0000-4000-8000-000000000000","tenant_name":"Sample Tenant","created_at":"2026-01-02T02:04:07.250Z",` +
+		`"when":"2026-01-02T03:04:05.000Z","host":"HOST  X-Injected: 1 \u003cscript\u003ealert(1)\u003c/script\u003e",` +
 		`"endpoint_id":"22222222-2222-4222-8222-222222222222","endpoint_type":"computer","user":"SAMPLE\\j.doe","threat":"PsExec",` +
 		`"path":"\\\\srv\\share\\\"quoted\"|a=b] \"] { ","severity":"medium",` +
 		`"name":"PUA detected: 'PsExec' at 'C:\\Tools\\PsExec64.exe'","cleanup":"success"}`
@@ -143,5 +146,94 @@ func TestObject(t *testing.T) {
 	}
 	if b, _ := json.Marshal(bare); !strings.Contains(string(b), `"created_at":null,"when":null`) {
 		t.Errorf("bare object %s: want created_at and when null", b)
+	}
+}
+
+// TestTimesSortAsText: every time the JSON channels write (webhook body,
+// syslog's json MSG, jsonl lines) has exactly three fraction digits in
+// UTC, as Sophos Central sends them, so that the text sorts as the times
+// do (RFC3339Nano wrote 28.69Z and 28Z, which sort after 28.690Z and
+// 28.5Z).
+func TestTimesSortAsText(t *testing.T) {
+	base := time.Date(2026, 3, 4, 10, 21, 28, 0, time.UTC)
+	m := render.SampleMessage()
+	m.Detections = nil
+	for i, off := range []time.Duration{0, 500 * time.Millisecond, 690 * time.Millisecond, 999 * time.Millisecond, time.Second} {
+		d := render.SampleMessage().Detections[0]
+		d.EventID = strconv.Itoa(i)
+		d.CreatedAt, d.When = base.Add(off).In(time.FixedZone("CET", 3600)), base.Add(off)
+		m.Detections = append(m.Detections, d)
+	}
+	body, err := webhook.Render(m, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wb struct {
+		SentAt     string `json:"sent_at"`
+		Detections []struct {
+			CreatedAt string `json:"created_at"`
+			When      string `json:"when"`
+		} `json:"detections"`
+	}
+	if err := json.Unmarshal(body, &wb); err != nil {
+		t.Fatal(err)
+	}
+	layout := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	if !layout.MatchString(wb.SentAt) {
+		t.Errorf("webhook sent_at %q: want three fraction digits in UTC", wb.SentAt)
+	}
+	var lines bytes.Buffer
+	n, err := jsonl.New("-", &lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	var jl []string
+	sc := bufio.NewScanner(&lines)
+	for sc.Scan() {
+		var o struct {
+			CreatedAt string `json:"created_at"`
+			When      string `json:"when"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatal(err)
+		}
+		jl = append(jl, o.CreatedAt, o.When)
+	}
+	var hook []string
+	for _, d := range wb.Detections {
+		hook = append(hook, d.CreatedAt, d.When)
+	}
+	var sl []string
+	v := render.NewView(m, render.Options{})
+	for _, d := range v.Detections {
+		b, err := syslog.Format(d, v, syslog.FormatJSON, base, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o struct {
+			CreatedAt string `json:"created_at"`
+			When      string `json:"when"`
+		}
+		if err := json.Unmarshal(b[bytes.IndexByte(b, '{'):], &o); err != nil {
+			t.Fatal(err)
+		}
+		sl = append(sl, o.CreatedAt, o.When)
+		if ts := strings.Fields(string(b))[1]; !layout.MatchString(ts) {
+			t.Errorf("syslog TIMESTAMP %q: want three fraction digits in UTC", ts)
+		}
+	}
+	for name, got := range map[string][]string{"webhook": hook, "jsonl": jl, "syslog json": sl} {
+		want := []string{"2026-03-04T10:21:28.000Z", "2026-03-04T10:21:28.500Z", "2026-03-04T10:21:28.690Z", "2026-03-04T10:21:28.999Z", "2026-03-04T10:21:29.000Z"}
+		for i, s := range got {
+			if !layout.MatchString(s) || s != want[i/2] {
+				t.Errorf("%s time %d = %q, want %q", name, i, s, want[i/2])
+			}
+		}
+		if !slices.IsSorted(got) {
+			t.Errorf("%s times do not sort as text: %q", name, got)
+		}
 	}
 }

@@ -280,6 +280,9 @@ func (s *Store) migrate(ctx context.Context, dialect goose.Dialect, dir string, 
 	opts = append(opts,
 		goose.WithTableName(migrationTable),
 		goose.WithDisableGlobalRegistry(true),
+		// A migration numbered below the database's version (00003, added
+		// after 00004 and 00005 shipped) is applied, not refused.
+		goose.WithAllowOutofOrder(true),
 	)
 	if cfg.logger != nil {
 		opts = append(opts, goose.WithSlog(cfg.logger), goose.WithVerbose(true))

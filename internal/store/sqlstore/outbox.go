@@ -460,17 +460,27 @@ func (s *Store) Requeue(ctx context.Context, ids []int64, at time.Time) (int, er
 	return len(changed), nil
 }
 
-// Outbox implements store.Store: rows in f.States (all when empty),
-// newest (highest id) first, at most f.Limit (all when 0), each with its
+// Outbox implements store.Store: rows in f.States (all when empty) of
+// f.Channel (every channel when ""), newest (highest id) first, at most f.Limit (all when 0), each with its
 // detection.
 func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.OutboxItem, error) {
 	q := outboxSelect
-	var args []any
+	var (
+		where []string
+		args  []any
+	)
 	if len(f.States) > 0 {
-		q += ` WHERE o.state IN (` + placeholders(1, len(f.States)) + `)`
+		where = append(where, `o.state IN (`+placeholders(1, len(f.States))+`)`)
 		for _, st := range f.States {
 			args = append(args, st)
 		}
+	}
+	if f.Channel != "" {
+		args = append(args, clean(f.Channel))
+		where = append(where, fmt.Sprintf(`o.channel = $%d`, len(args)))
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY o.id DESC`
 	if f.Limit > 0 {
@@ -481,6 +491,36 @@ func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.Outbo
 		return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
 	}
 	return items, nil
+}
+
+// OutboxCounts implements store.Store with one GROUP BY over the outbox;
+// the latest reason of each pending or dead group comes from a subquery
+// (sent rows have none to show).
+func (s *Store) OutboxCounts(ctx context.Context, since time.Time) ([]store.OutboxCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.channel, o.state, COUNT(*),
+			SUM(CASE WHEN o.attempts > 0 AND o.state <> 'sent' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN o.next_at >= $1 THEN 1 ELSE 0 END),
+			MIN(o.next_at),
+			CASE WHEN o.state = 'sent' THEN '' ELSE COALESCE((SELECT e.last_error FROM outbox e
+				WHERE e.channel = o.channel AND e.state = o.state AND e.last_error <> ''
+				ORDER BY e.next_at DESC, e.id DESC LIMIT 1), '') END
+		FROM outbox o GROUP BY o.channel, o.state ORDER BY o.channel, o.state`, s.timeArg(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count outbox rows: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxCount
+	for rows.Next() {
+		var c store.OutboxCount
+		if err := rows.Scan(&c.Channel, &c.State, &c.Rows, &c.Failed, &c.Since, timeCol{&c.FirstDue}, &c.LastError); err != nil {
+			return nil, fmt.Errorf("sqlstore: count outbox rows: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: count outbox rows: %w", err)
+	}
+	return out, nil
 }
 
 // Detections implements store.Store: detections of f.TenantID (all when

@@ -44,6 +44,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessagesComposedOnce", testSetBatches},
 		{"ReleaseClaims", testReleaseClaims},
 		{"Holders", testHolders},
+		{"OutboxCounts", testOutboxCounts},
+		{"OutboxByChannel", testOutboxByChannel},
+		{"AlarmSlots", testAlarmSlots},
+		{"AlarmSlotsConcurrent", testAlarmSlotsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,6 +46,9 @@ type Deps struct {
 	// OnNewStore is told the path of the SQLite file when New created a
 	// new store (sqlstore.WithCreated); the command line prints it.
 	OnNewStore func(path string)
+	// OnProgress is told how a first read of every tenant goes (each
+	// Once, and Run's first round); the command line shows it.
+	OnProgress func(poll.Progress)
 }
 
 // App is a configured puawatch.
@@ -157,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		TenantRefresh: time.Duration(cfg.Tenants.Refresh), Lookback: time.Duration(cfg.Poll.Lookback), Initial: cfg.Poll.Initial,
 		Overlap: time.Duration(cfg.Poll.Overlap), OverlapEvery: time.Duration(cfg.Poll.OverlapEvery), LagAlarm: time.Duration(cfg.Poll.LagAlarm),
 		PageLimit: cfg.Poll.PageLimit, Workers: cfg.Poll.Workers, OffsetMinutes: cfg.Poll.OffsetMinutes,
-		Now: a.now, Logger: base, OnCommit: onCommit,
+		Now: a.now, Logger: base, OnCommit: onCommit, Progress: d.OnProgress,
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -317,10 +320,14 @@ func (a *App) Once(ctx context.Context) (Outcome, error) {
 // Drain sends everything that is due now (the demo's last word).
 func (a *App) Drain(ctx context.Context) (notify.Result, error) { return a.disp.Drain(ctx) }
 
-// Run polls every interval and sends as detections arrive, until ctx is
-// cancelled; then it finishes the page in hand, stops sending, gives back
-// the claims of the rows it had not sent (another instance sends them at
-// once) and returns.
+// Run reads each tenant on its own schedule (poll.Poller.Run: due again
+// poll.interval after its read ended, later with backoff after a
+// failure) and sends as detections arrive, until ctx is cancelled; then
+// it finishes the pages in hand, stops sending, gives back the claims of
+// the rows it had not sent (another instance sends them at once) and
+// returns. The status (/readyz, /metrics) keeps each tenant's latest
+// result; every round (each tenant read once) is logged and alarms the
+// tenants lagging or with lost events. A refused credential ends it.
 func (a *App) Run(ctx context.Context) error {
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -349,30 +356,33 @@ func (a *App) Run(ctx context.Context) error {
 			_ = srv.Shutdown(sctx)
 		}()
 	}
-	interval := time.Duration(a.cfg.Poll.Interval)
-	for {
-		rep, err := a.poller.Sweep(ctx)
-		a.logSweep(rep, err)
-		a.status.Sweep(rep, err)
-		if CredentialsRejected(err) {
-			return err // polling again will not mend it
-		}
-		a.alarm(ctx, rep)
-		select {
-		case a.wake <- struct{}{}:
-		default:
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	return a.poller.Run(ctx, time.Duration(a.cfg.Poll.Interval), poll.Hooks{
+		Result: func(r poll.TenantResult) {
+			a.status.Tenant(r)
+			a.log.Debug("tenant read", "tenant_id", r.TenantID, "tenant", r.TenantName, "pages", r.Pages, "events", r.Events,
+				"new_detections", r.New, "lag", r.Lag.Round(time.Second), "error", r.Err)
+		},
+		Round: func(rep poll.Report) {
+			a.logSweep(rep, nil)
+			a.status.Round()
+			a.alarm(ctx, rep)
+			select {
+			case a.wake <- struct{}{}:
+			default:
+			}
+		},
+		Tenants: func(ts []central.Tenant) {
+			ids := make([]string, len(ts))
+			for i, t := range ts {
+				ids[i] = t.ID
+			}
+			a.status.List(ids, nil)
+		},
+		ListFailed: func(err error) bool {
+			a.status.List(nil, err)
+			return CredentialsRejected(err) // polling again will not mend it
+		},
+	})
 }
 
 func (a *App) logSweep(rep poll.Report, err error) {

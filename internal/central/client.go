@@ -40,6 +40,8 @@ const (
 const (
 	// DefaultTimeout is Options.Timeout's default: one HTTP attempt.
 	DefaultTimeout = 30 * time.Second
+	// DefaultTokenTimeout is Options.TokenTimeout's default.
+	DefaultTokenTimeout = 10 * time.Second
 	// DefaultMaxAttempts is Options.MaxAttempts's default.
 	DefaultMaxAttempts = 6
 	// DefaultBackoffBase is Options.BackoffBase's default.
@@ -82,6 +84,11 @@ type Options struct {
 	// Timeout bounds each HTTP attempt (token or API call, reading the
 	// answer included). Default 30s.
 	Timeout time.Duration
+	// TokenTimeout bounds one token request. One request is in flight at
+	// a time, shared by the callers without a valid token; a token inside
+	// its renewal margin is used while the next one is fetched. Default
+	// 10s.
+	TokenTimeout time.Duration
 	// Limits are the client-side rate limits, per tenant and once for the
 	// global calls. The zero value means DefaultLimits; set NoLimits to
 	// switch limiting off. A Limits with some field set is used as given
@@ -126,6 +133,7 @@ type Client struct {
 	loopback      bool
 	hc            *http.Client
 	timeout       time.Duration
+	tokenTimeout  time.Duration
 	lim           *limiters // nil: no limits
 	maxAttempts   int
 	backoffBase   time.Duration
@@ -164,6 +172,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 		apiU:          apiU,
 		loopback:      urlpolicy.Loopback(apiU.Hostname()),
 		timeout:       cmp.Or(o.Timeout, DefaultTimeout),
+		tokenTimeout:  cmp.Or(o.TokenTimeout, DefaultTokenTimeout),
 		maxAttempts:   cmp.Or(o.MaxAttempts, DefaultMaxAttempts),
 		backoffBase:   cmp.Or(o.BackoffBase, DefaultBackoffBase),
 		backoffMax:    cmp.Or(o.BackoffMax, DefaultBackoffMax),
@@ -171,7 +180,6 @@ func New(creds Credentials, o Options) (*Client, error) {
 		sleep:         o.Sleep,
 		log:           o.Logger,
 		ua:            cmp.Or(o.UserAgent, DefaultUserAgent),
-		tc:            tokenCache{sem: make(chan struct{}, 1)},
 		now:           time.Now,
 		rand:          rand.Float64,
 	}

@@ -340,6 +340,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 			if _, err := e.c.Whoami(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			waitRenewal(e.c) // the renewal runs beside the call
 			if n := e.stat("tokens_issued"); n != 2 {
 				t.Errorf("after %s: tokens_issued = %d, want 2", tc.renew, n)
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -17,13 +18,31 @@ import (
 )
 
 // tokenCache holds the one bearer token a Client shares between calls and
-// tenants. sem lets one caller fetch while the others wait (or give up
-// with their context); mu guards the fields.
+// tenants, and the one fetch of a token that may be in flight. mu guards
+// the fields.
+//
+// A token is used until it expires. From renewAt (its renewal margin
+// before expiry) a fetch of the next one starts in the background, and
+// callers keep using the current token meanwhile: a token endpoint that
+// hangs holds up nobody while a token is valid. Only a caller that has
+// no valid token waits, for the fetch in flight, and no longer than its
+// own context and the fetch's deadline (Options.TokenTimeout).
 type tokenCache struct {
-	sem     chan struct{}
-	mu      sync.Mutex
-	tok     string
-	renewAt time.Time // zero: keep until the API refuses it
+	mu        sync.Mutex
+	tok       string
+	renewAt   time.Time   // zero: keep until the API refuses it
+	expiresAt time.Time   // zero: keep until the API refuses it
+	fetch     *tokenFetch // the fetch in flight, nil when none
+	retryAt   time.Time   // after a failed renewal, the next one starts no sooner
+	failures  int         // renewals failed in a row
+}
+
+// tokenFetch is one token request, shared by every caller that waits for
+// it. tok and f are set before done is closed.
+type tokenFetch struct {
+	done chan struct{}
+	tok  string
+	f    *failure
 }
 
 // renewMargin is how long before expiry a token is renewed: 2 minutes, or
@@ -32,46 +51,79 @@ func renewMargin(lifetime time.Duration) time.Duration {
 	return min(2*time.Minute, lifetime/2)
 }
 
-// cached returns the token while it is fresh.
-func (c *Client) cached() string {
-	c.tc.mu.Lock()
-	defer c.tc.mu.Unlock()
-	if c.tc.tok != "" && (c.tc.renewAt.IsZero() || c.now().Before(c.tc.renewAt)) {
-		return c.tc.tok
-	}
-	return ""
-}
-
 // invalidate drops tok if it is still the cached token, so that the
 // callers refused with the same token share one renewal.
 func (c *Client) invalidate(tok string) {
 	c.tc.mu.Lock()
 	defer c.tc.mu.Unlock()
 	if c.tc.tok == tok {
-		c.tc.tok, c.tc.renewAt = "", time.Time{}
+		c.tc.tok, c.tc.renewAt, c.tc.expiresAt = "", time.Time{}, time.Time{}
 	}
 }
 
-// token returns a fresh bearer token, fetching one when needed. Failures
-// are classified like API answers: 429 and 5xx, timeouts and network
-// errors may be retried, a refused credential may not.
+// token returns a valid bearer token. A token inside its renewal margin is
+// returned at once, a renewal started in the background; without a valid
+// token the caller waits for the one fetch in flight (starting it if
+// need be), at most until ctx ends. Failures are classified like API
+// answers: 429 and 5xx, timeouts and network errors may be retried, a
+// refused credential may not.
 func (c *Client) token(ctx context.Context) (string, *failure) {
-	if t := c.cached(); t != "" {
-		return t, nil
+	c.tc.mu.Lock()
+	now := c.now()
+	tok := c.tc.tok
+	if tok != "" && (c.tc.expiresAt.IsZero() || now.Before(c.tc.expiresAt)) {
+		if !c.tc.renewAt.IsZero() && !now.Before(c.tc.renewAt) && c.tc.fetch == nil && !now.Before(c.tc.retryAt) {
+			c.startFetchLocked(true)
+		}
+		c.tc.mu.Unlock()
+		return tok, nil
 	}
+	fetch := c.tc.fetch
+	if fetch == nil {
+		fetch = c.startFetchLocked(false)
+	}
+	c.tc.mu.Unlock()
 	select {
-	case c.tc.sem <- struct{}{}:
+	case <-fetch.done:
+		return fetch.tok, fetch.f
 	case <-ctx.Done():
 		return "", &failure{err: ctx.Err(), ctxDone: true}
 	}
-	defer func() { <-c.tc.sem }()
-	if t := c.cached(); t != "" { // another caller fetched it meanwhile
-		return t, nil
-	}
+}
+
+// startFetchLocked starts the token fetch in the background; c.tc.mu is
+// held. renewal: a valid token is in hand (a failure is logged and
+// retried later, not reported to a caller).
+func (c *Client) startFetchLocked(renewal bool) *tokenFetch {
+	f := &tokenFetch{done: make(chan struct{})}
+	c.tc.fetch = f
+	go func() {
+		tok, fail := c.fetchToken()
+		c.tc.mu.Lock()
+		c.tc.fetch = nil
+		if fail == nil {
+			c.tc.failures, c.tc.retryAt = 0, time.Time{}
+		} else if renewal {
+			c.tc.failures++
+			wait := backoff.Delay(c.tc.failures-1, c.backoffBase, c.backoffMax, c.rand())
+			c.tc.retryAt = c.now().Add(wait)
+			c.log.Warn("token renewal failed; the current token is used until it expires", "expires_at", c.tc.expiresAt,
+				"retry_in", wait, "error", fail.err.Error())
+		}
+		f.tok, f.f = tok, fail
+		c.tc.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// fetchToken asks the token endpoint for a token, within the token
+// timeout, and caches it.
+func (c *Client) fetchToken() (string, *failure) {
 	start := c.now()
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.tokenTimeout)
 	defer cancel()
-	actx = context.WithValue(actx, oauth2.HTTPClient, c.hc)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.hc)
 	cfg := clientcredentials.Config{
 		ClientID:     c.creds.ClientID,
 		ClientSecret: c.creds.ClientSecret.Reveal(),
@@ -79,20 +131,24 @@ func (c *Client) token(ctx context.Context) (string, *failure) {
 		Scopes:       []string{"token"},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	tok, err := cfg.Token(actx)
+	tok, err := cfg.Token(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", &failure{err: fmt.Errorf("central: token: no answer from the token endpoint within %s (timeout; check auth_url and the network to it)", c.tokenTimeout), retry: true}
+		}
 		return "", c.tokenFailure(ctx, err)
 	}
 	lifetime := time.Duration(tok.ExpiresIn) * time.Second
 	if lifetime <= 0 && !tok.Expiry.IsZero() {
 		lifetime = time.Until(tok.Expiry)
 	}
-	var renewAt time.Time
+	var renewAt, expiresAt time.Time
 	if lifetime > 0 {
 		renewAt = start.Add(lifetime - renewMargin(lifetime))
+		expiresAt = start.Add(lifetime)
 	}
 	c.tc.mu.Lock()
-	c.tc.tok, c.tc.renewAt = tok.AccessToken, renewAt
+	c.tc.tok, c.tc.renewAt, c.tc.expiresAt = tok.AccessToken, renewAt, expiresAt
 	c.tc.mu.Unlock()
 	c.log.Debug("bearer token issued", "expires_in", lifetime, "renew_at", renewAt)
 	return tok.AccessToken, nil

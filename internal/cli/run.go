@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/puawatch/puawatch/internal/app"
@@ -43,8 +44,13 @@ status exits 1 while any are left).`,
 				}
 				cfg.Poll.Initial = initial
 			}
-			log := logger(e.stderr, cfg.Log)
-			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore})
+			// Progress of a pass over the tenants on stderr; the log writes
+			// through it, so that a log line does not land in its line.
+			prog := newProgress(e.stderr, isTerminal, time.Now)
+			defer prog.Close()
+			log := logger(prog, cfg.Log)
+			prog.setLogger(log)
+			a, err := app.New(cmd.Context(), cfg, app.Deps{Logger: log, Stdout: e.stdout, OnNewStore: e.newStore, OnProgress: prog.Update})
 			if err != nil {
 				return err // exit 2 for an *app.ConfigError, else 1
 			}
@@ -58,6 +64,7 @@ status exits 1 while any are left).`,
 				return nil
 			}
 			out, err := a.Once(cmd.Context())
+			prog.Close()
 			if app.CredentialsRejected(err) {
 				return usageError{fmt.Errorf("%w: check the client id and secret (puawatch login, or PUAWATCH_CLIENT_ID and PUAWATCH_CLIENT_SECRET)", err)}
 			}

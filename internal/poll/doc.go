@@ -22,7 +22,17 @@
 // API refuses (400) is replaced by a from_date, reporting any gap the same
 // way, so the tenant is not stuck on it.
 //
+// Run is the daemon's scheduler: each tenant on its own schedule, due
+// again an interval after its read ended, Workers at a time, the one due
+// first first. A tenant that fails is tried again later with backoff
+// (capped at 4 intervals and half the lag alarm), one that hangs holds
+// only its own worker, and the tenant list is read again beside the
+// reads. Its hooks tell each tenant's result (with its lag, computed after
+// that read) and each round (every tenant read once). Sweep (run --once)
+// reads every tenant once with the same readTenant. Both tell Progress of
+// a first read of every tenant.
+//
 // One failing tenant never holds up the others: its error is stored and
-// reported with the tenant's name. Rate limits, retries and backoff live in
-// the central client.
+// reported with the tenant's name. Rate limits, retries within a call and
+// their backoff live in the central client.
 package poll

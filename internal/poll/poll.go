@@ -77,6 +77,12 @@ type Options struct {
 	Logger *slog.Logger
 	// OnCommit is called after a page with new detections is committed.
 	OnCommit func(tenant central.Tenant, fresh []store.Detection)
+	// Progress is told how a first read of every tenant goes: each
+	// Sweep, and Run's first round (see Progress). Nil: not told.
+	Progress func(Progress)
+	// After is Run's timer: a channel that delivers once d has passed.
+	// Nil: time.After. Tests give one they drive with their clock.
+	After func(d time.Duration) <-chan time.Time
 }
 
 // Poller reads tenants' feeds into the store.
@@ -131,6 +137,9 @@ func New(o Options) (*Poller, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	o.Logger = o.Logger.With("component", "poll")
 	p := &Poller{o: o}
@@ -229,24 +238,10 @@ func (p *Poller) Sweep(ctx context.Context) (Report, error) {
 	for _, s := range states {
 		byID[s.ID] = s
 	}
-	// Work calls run on a context that outlives a stop by StopGrace, so
-	// the page in hand is finished.
-	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	work, cancelWork := p.workContext(ctx)
 	defer cancelWork()
-	go func() {
-		select {
-		case <-ctx.Done():
-			t := time.NewTimer(p.o.StopGrace)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				cancelWork()
-			case <-work.Done():
-			}
-		case <-work.Done():
-		}
-	}()
 
+	prog := newCounter(p.o.Progress, len(tenants))
 	results := make([]TenantResult, len(tenants))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -260,6 +255,7 @@ func (p *Poller) Sweep(ctx context.Context) (Report, error) {
 					continue
 				}
 				results[i] = p.readTenant(ctx, work, tenants[i], byID[tenants[i].ID])
+				prog.add(results[i])
 			}
 		}()
 	}
@@ -284,6 +280,26 @@ feed:
 	rep.Ended = p.o.Now()
 	p.checkLag(ctx, &rep)
 	return rep, nil
+}
+
+// workContext is the context of a read's calls: it outlives a stop of
+// ctx by StopGrace, so that the page in hand is finished. cancel ends it.
+func (p *Poller) workContext(ctx context.Context) (work context.Context, cancel context.CancelFunc) {
+	work, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(p.o.StopGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancel()
+			case <-work.Done():
+			}
+		case <-work.Done():
+		}
+	}()
+	return work, cancel
 }
 
 // refreshTenants returns the tenants to read, reading the list again when
@@ -563,24 +579,28 @@ func (p *Poller) checkLag(ctx context.Context, rep *Report) {
 	}
 	now := p.o.Now()
 	for i := range rep.Tenants {
-		r := &rep.Tenants[i]
-		st := byID[r.TenantID]
-		since := st.LastRead
-		if since.IsZero() {
-			since = st.FirstSeen
+		p.setLag(ctx, &rep.Tenants[i], byID[rep.Tenants[i].TenantID], now)
+	}
+}
+
+// setLag sets r's lag from the tenant's state st after its read, and
+// logs a tenant over the lag alarm.
+func (p *Poller) setLag(ctx context.Context, r *TenantResult, st store.Tenant, now time.Time) {
+	since := st.LastRead
+	if since.IsZero() {
+		since = st.FirstSeen
+	}
+	if since.IsZero() {
+		return
+	}
+	r.Lag = now.Sub(since)
+	if r.Lag > p.o.LagAlarm {
+		r.Lagging = true
+		lvl := slog.LevelWarn
+		msg := "tenant lagging: read it soon or its events will be lost"
+		if r.Lag >= 24*time.Hour {
+			lvl, msg = slog.LevelError, "tenant lagging past 24 hours: events older than 24 hours are lost for good"
 		}
-		if since.IsZero() {
-			continue
-		}
-		r.Lag = now.Sub(since)
-		if r.Lag > p.o.LagAlarm {
-			r.Lagging = true
-			lvl := slog.LevelWarn
-			msg := "tenant lagging: read it soon or its events will be lost"
-			if r.Lag >= 24*time.Hour {
-				lvl, msg = slog.LevelError, "tenant lagging past 24 hours: events older than 24 hours are lost for good"
-			}
-			p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "error", r.Err)
-		}
+		p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "error", r.Err)
 	}
 }

@@ -1,9 +1,11 @@
 // Package web serves puawatch's operational endpoints on config's listen
 // address: /healthz (the process is up), /readyz (the store answers, the
-// last sweep read every tenant, and no receiver has dead, failing or
-// overdue notifications) and /metrics (Prometheus text format: sweeps,
+// tenant list was read, every tenant has been read and none failed its
+// latest read, and no receiver has dead, failing or overdue
+// notifications) and /metrics (Prometheus text format: rounds, reads,
 // detections, failing and lagging tenants, outbox rows by receiver and
-// state, each tenant's lag).
+// state, each tenant's lag). Each tenant is read on its own schedule:
+// Status keeps the latest result of each.
 package web
 
 import (
@@ -20,33 +22,113 @@ import (
 	"github.com/puawatch/puawatch/internal/store"
 )
 
-// Status keeps what the daemon reports about itself.
+// Status keeps what the daemon reports about itself: the latest result
+// of each tenant (each read on its own schedule, its lag computed after
+// that read), the rounds (every tenant read once) and whether the tenant
+// list could be read.
 type Status struct {
 	mu         sync.Mutex
-	sweeps     int64
+	rounds     int64
+	reads      int64
 	detections int64
-	last       poll.Report
-	lastErr    error
+	tenants    map[string]poll.TenantResult // tenant id -> its latest result
+	listErr    error                        // no tenant list could be read
 	started    time.Time
 }
 
 // NewStatus starts the status of a daemon started at now.
-func NewStatus(now time.Time) *Status { return &Status{started: now} }
+func NewStatus(now time.Time) *Status {
+	return &Status{started: now, tenants: map[string]poll.TenantResult{}}
+}
 
-// Sweep records a sweep's report (err: the sweep could not run).
+// Sweep records a sweep's report (err: the sweep could not run, no
+// tenant list): its results replace every tenant's, and it counts as a
+// round.
 func (s *Status) Sweep(rep poll.Report, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweeps++
-	_, _, fresh := rep.Totals()
-	s.detections += int64(fresh)
-	s.last, s.lastErr = rep, err
+	s.rounds++
+	s.listErr = err
+	if err != nil {
+		return
+	}
+	s.tenants = map[string]poll.TenantResult{}
+	for _, r := range rep.Tenants {
+		s.addLocked(r)
+	}
 }
 
-func (s *Status) snapshot() (int64, int64, poll.Report, error) {
+// Tenant records a tenant's read: its result replaces the tenant's last.
+func (s *Status) Tenant(r poll.TenantResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sweeps, s.detections, s.last, s.lastErr
+	s.addLocked(r)
+}
+
+func (s *Status) addLocked(r poll.TenantResult) {
+	s.reads++
+	s.detections += int64(r.New)
+	s.tenants[r.TenantID] = r
+}
+
+// Round records that every tenant has been read once more.
+func (s *Status) Round() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rounds++
+}
+
+// List records a read of the tenant list: the tenants not in ids are
+// dropped. With err, no tenant list could be read (ids is ignored).
+func (s *Status) List(ids []string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listErr = err
+	if err != nil {
+		return
+	}
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	for id := range s.tenants {
+		if !keep[id] {
+			delete(s.tenants, id)
+		}
+	}
+}
+
+// snapshot is the status now, the tenants' results by id.
+type snapshot struct {
+	rounds, reads, detections int64
+	tenants                   []poll.TenantResult
+	listErr                   error
+}
+
+func (s *Status) snapshot() snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := snapshot{rounds: s.rounds, reads: s.reads, detections: s.detections, listErr: s.listErr,
+		tenants: make([]poll.TenantResult, 0, len(s.tenants))}
+	for _, r := range s.tenants {
+		out.tenants = append(out.tenants, r)
+	}
+	sort.Slice(out.tenants, func(i, j int) bool { return out.tenants[i].TenantID < out.tenants[j].TenantID })
+	return out
+}
+
+// failed and lagging count the tenants whose latest read failed, and
+// those over the lag alarm.
+func (s snapshot) failed() (failed, lagging int) {
+	for _, r := range s.tenants {
+		if r.Err != nil {
+			failed++
+		}
+		if r.Lagging {
+			lagging++
+		}
+	}
+	return failed, lagging
 }
 
 // Pinger is a store that can say it answers.
@@ -70,14 +152,15 @@ func Handler(st store.Store, status *Status) http.Handler {
 			}
 		}
 		var problems []string
-		sweeps, _, rep, err := status.snapshot()
+		snap := status.snapshot()
+		failed, _ := snap.failed()
 		switch {
-		case sweeps == 0:
-			problems = append(problems, "no sweep yet")
-		case err != nil:
-			problems = append(problems, "last sweep failed: "+oneLine(err.Error()))
-		case len(rep.Failed()) > 0:
-			problems = append(problems, fmt.Sprintf("%d tenant(s) failed in the last sweep", len(rep.Failed())))
+		case snap.listErr != nil:
+			problems = append(problems, "tenant list failed: "+oneLine(snap.listErr.Error()))
+		case snap.rounds == 0:
+			problems = append(problems, "no sweep yet: not every tenant has been read")
+		case failed > 0:
+			problems = append(problems, fmt.Sprintf("%d tenant(s) failed in their last read", failed))
 		}
 		counts, err := st.OutboxCounts(ctx, time.Time{})
 		if err != nil {
@@ -91,27 +174,27 @@ func Handler(st store.Store, status *Status) http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		sweeps, dets, rep, err := status.snapshot()
+		snap := status.snapshot()
+		failed, lagging := snap.failed()
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		var b strings.Builder
 		metric := func(name, help, typ string, v float64) {
 			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
 		}
-		metric("puawatch_sweeps_total", "Sweeps over every tenant since start.", "counter", float64(sweeps))
-		metric("puawatch_detections_total", "Detections stored for the first time since start.", "counter", float64(dets))
-		metric("puawatch_last_sweep_failed", "1 when the last sweep could not run (no tenant list).", "gauge", b2f(err != nil))
-		metric("puawatch_tenants", "Tenants read in the last sweep.", "gauge", float64(len(rep.Tenants)))
-		metric("puawatch_tenants_failed", "Tenants that could not be read in the last sweep.", "gauge", float64(len(rep.Failed())))
-		metric("puawatch_tenants_lagging", "Tenants not read to the end for longer than the lag alarm.", "gauge", float64(len(rep.Lagging())))
+		metric("puawatch_sweeps_total", "Rounds over every tenant since start (each tenant read once).", "counter", float64(snap.rounds))
+		metric("puawatch_tenant_reads_total", "Tenant reads since start.", "counter", float64(snap.reads))
+		metric("puawatch_detections_total", "Detections stored for the first time since start.", "counter", float64(snap.detections))
+		metric("puawatch_last_sweep_failed", "1 when no tenant list could be read.", "gauge", b2f(snap.listErr != nil))
+		metric("puawatch_tenants", "Tenants read (their latest result is kept).", "gauge", float64(len(snap.tenants)))
+		metric("puawatch_tenants_failed", "Tenants whose latest read failed.", "gauge", float64(failed))
+		metric("puawatch_tenants_lagging", "Tenants not read to the end for longer than the lag alarm.", "gauge", float64(lagging))
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		if counts, err := st.OutboxCounts(ctx, time.Time{}); err == nil {
 			writeOutboxMetrics(&b, counts, time.Now())
 		}
-		ts := append([]poll.TenantResult(nil), rep.Tenants...)
-		sort.Slice(ts, func(i, j int) bool { return ts[i].TenantID < ts[j].TenantID })
-		fmt.Fprintf(&b, "# HELP puawatch_tenant_lag_seconds Time since the tenant was last read to the end.\n# TYPE puawatch_tenant_lag_seconds gauge\n")
-		for _, t := range ts {
+		fmt.Fprintf(&b, "# HELP puawatch_tenant_lag_seconds Time since the tenant was last read to the end, as of its latest read.\n# TYPE puawatch_tenant_lag_seconds gauge\n")
+		for _, t := range snap.tenants {
 			fmt.Fprintf(&b, "puawatch_tenant_lag_seconds{tenant_id=%s} %g\n", label(t.TenantID), t.Lag.Seconds())
 		}
 		_, _ = w.Write([]byte(b.String()))

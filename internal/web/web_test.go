@@ -64,7 +64,7 @@ func TestEndpoints(t *testing.T) {
 		{TenantID: "t1", New: 2, Lag: time.Minute},
 		{TenantID: `t"2`, Err: errors.New("HTTP 403"), Lag: 7 * time.Hour, Lagging: true},
 	}}, nil)
-	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "1 tenant(s) failed") {
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "1 tenant(s) failed in their last read") {
 		t.Errorf("/readyz with a failed tenant = %d %q", code, body)
 	}
 	code, body := get(t, srv, "/metrics")
@@ -83,7 +83,61 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("/readyz after a good sweep, a row dead = %d %q", code, body)
 	}
 	status.Sweep(poll.Report{}, errors.New("list tenants:\nHTTP 401"))
-	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "last sweep failed: list tenants: HTTP 401") {
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "tenant list failed: list tenants: HTTP 401") {
 		t.Errorf("/readyz after a failed sweep = %d %q", code, body)
+	}
+}
+
+// The daemon's status keeps the latest result of each tenant, read on its
+// own schedule: a tenant's new read replaces its last, the others stay;
+// /readyz waits for a first round and the tenant list; tenants the list
+// no longer has are dropped.
+func TestStatusPerTenant(t *testing.T) {
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	status := NewStatus(time.Now())
+	srv := httptest.NewServer(Handler(st, status))
+	defer srv.Close()
+
+	status.List([]string{"a", "b"}, nil)
+	status.Tenant(poll.TenantResult{TenantID: "a", New: 3})
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "no sweep yet") {
+		t.Errorf("/readyz before every tenant was read = %d %q", code, body)
+	}
+	status.Tenant(poll.TenantResult{TenantID: "b", Err: errors.New("HTTP 403"), Lag: 7 * time.Hour, Lagging: true})
+	status.Round()
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "1 tenant(s) failed") {
+		t.Errorf("/readyz with b failing = %d %q", code, body)
+	}
+	// a is read again (b's read hangs meanwhile): b's result stays.
+	status.Tenant(poll.TenantResult{TenantID: "a", New: 1, Lag: time.Second})
+	_, body := get(t, srv, "/metrics")
+	for _, want := range []string{"puawatch_tenant_reads_total 3\n", "puawatch_detections_total 4\n", "puawatch_tenants 2\n",
+		"puawatch_tenants_failed 1\n", "puawatch_tenants_lagging 1\n", "puawatch_sweeps_total 1\n",
+		`puawatch_tenant_lag_seconds{tenant_id="a"} 1` + "\n", `puawatch_tenant_lag_seconds{tenant_id="b"} 25200` + "\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	status.Tenant(poll.TenantResult{TenantID: "b"})
+	if code, body := get(t, srv, "/readyz"); code != 200 {
+		t.Errorf("/readyz after b was read = %d %q", code, body)
+	}
+	// The list fails: not ready; then it drops b.
+	status.List(nil, errors.New("HTTP 503"))
+	if code, body := get(t, srv, "/readyz"); code != 503 || !strings.Contains(body, "tenant list failed: HTTP 503") {
+		t.Errorf("/readyz with the list failing = %d %q", code, body)
+	}
+	status.Tenant(poll.TenantResult{TenantID: "b", Err: errors.New("HTTP 403")})
+	status.List([]string{"a"}, nil)
+	_, body = get(t, srv, "/metrics")
+	if !strings.Contains(body, "puawatch_tenants 1\n") || !strings.Contains(body, "puawatch_tenants_failed 0\n") || strings.Contains(body, `tenant_id="b"`) {
+		t.Errorf("/metrics after b left the list:\n%s", body)
+	}
+	if code, _ := get(t, srv, "/readyz"); code != 200 {
+		t.Errorf("/readyz after the failing tenant left the list = %d", code)
 	}
 }

@@ -520,7 +520,7 @@ func tcSameSettings(a, b Settings) bool {
 	return slices.Equal(fa.ForbiddenTenants, fb.ForbiddenTenants) &&
 		fa.ErrorRate == fb.ErrorRate && fa.Latency == fb.Latency && fa.HangRate == fb.HangRate &&
 		fa.HangFor == fb.HangFor && fa.MalformedRate == fb.MalformedRate && fa.ReplayRate == fb.ReplayRate &&
-		fa.RevokeRate == fb.RevokeRate && a.Limits == b.Limits && a.TokenLifetime == b.TokenLifetime
+		fa.RevokeRate == fb.RevokeRate && fa.TokenHang == fb.TokenHang && a.Limits == b.Limits && a.TokenLifetime == b.TokenLifetime
 }
 
 func TestControlClock(t *testing.T) {

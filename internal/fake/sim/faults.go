@@ -29,6 +29,7 @@ type Faults struct {
 	Latency          Duration `json:"latency"`           // added to every API request
 	HangRate         float64  `json:"hang_rate"`         // never answered until the client gives up (or HangFor)
 	HangFor          Duration `json:"hang_for"`          // 0: hang until the client goes away
+	TokenHang        bool     `json:"token_hang"`        // the token endpoint alone never answers (see HangFor)
 	MalformedRate    float64  `json:"malformed_rate"`    // 200 with a truncated JSON body
 	ReplayRate       float64  `json:"replay_rate"`       // pages with has_more whose last item comes again on the next page
 	RevokeRate       float64  `json:"revoke_rate"`       // authenticated requests whose token gets revoked (401)
@@ -162,21 +163,15 @@ func (s *Simulator) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		case <-t.C:
 		}
 	}
+	if f.TokenHang && routeName(r.URL.Path) == "token" {
+		s.counters.add("token_hangs", 1)
+		s.hang(w, r, f.HangFor)
+		return false
+	}
 	if f.HangRate > 0 && s.randFloat() < f.HangRate {
 		s.counters.add("hangs", 1)
-		var limit <-chan time.Time
-		if f.HangFor > 0 {
-			t := time.NewTimer(time.Duration(f.HangFor))
-			defer t.Stop()
-			limit = t.C
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-limit:
-			writeError(w, http.StatusGatewayTimeout, "gatewayTimeout", "Gateway Timeout")
-			return false
-		}
+		s.hang(w, r, f.HangFor)
+		return false
 	}
 	if f.ErrorRate > 0 && s.randFloat() < f.ErrorRate {
 		s.counters.add("errors_5xx", 1)

@@ -167,6 +167,10 @@ type TenantResult struct {
 	// API dropped them, 24 hours on, before they were read), found
 	// before this read; nil: none. It is also in the store.
 	Lost *store.LostWindow
+	// Again is, in the daemon (Run), how long the schedule waits before it
+	// reads the tenant again: the interval after a good read, the backoff
+	// after a failure. Zero in a Sweep.
+	Again time.Duration
 }
 
 // Report is how a sweep went.

@@ -199,11 +199,12 @@ func (s *schedule) result(r TenantResult) {
 	}
 	if r.Err == nil {
 		sl.failures = 0
-		sl.due = now.Add(s.interval)
+		r.Again = s.interval
 	} else {
 		sl.failures++
-		sl.due = now.Add(s.p.retryDelay(sl.failures, s.interval, r.Err))
+		r.Again = s.p.retryDelay(sl.failures, s.interval, r.Err)
 	}
+	sl.due = now.Add(r.Again)
 	if s.h.Result != nil {
 		s.h.Result(r)
 	}

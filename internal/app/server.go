@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/web"
+	"github.com/puawatch/puawatch/internal/web/dashboard"
 	"github.com/puawatch/puawatch/internal/web/access"
 )
 
@@ -72,6 +74,11 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	dash := http.NotFoundHandler() // TODO(s6e): dashboard.New once s6b lands
+	ds, ok := a.store.(store.Dashboard)
+	if !ok {
+		return nil, fmt.Errorf("the store %T has no dashboard queries", a.store)
+	}
+	dash := dashboard.New(dashboard.Options{Store: a.store, Dash: ds, Now: a.now, LagAlarm: time.Duration(a.cfg.Poll.LagAlarm),
+		Logger: a.log.With("component", "dashboard"), CSRFToken: guard.CSRFToken, User: guard.User})
 	return serverHandler(web.Handler(a.store, a.status), dash, guard), nil
 }

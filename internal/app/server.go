@@ -9,8 +9,8 @@ import (
 
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/web"
-	"github.com/puawatch/puawatch/internal/web/dashboard"
 	"github.com/puawatch/puawatch/internal/web/access"
+	"github.com/puawatch/puawatch/internal/web/dashboard"
 )
 
 // serverHandler is the one handler of web.listen: /healthz, /readyz and

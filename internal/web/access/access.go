@@ -20,7 +20,8 @@
 // tokens stale: reload). Every POST, PUT, PATCH and DELETE must carry it
 // in the form field csrf, and is refused (403) when the browser says it
 // comes from another origin (Sec-Fetch-Site other than same-origin or
-// none, or an Origin that is not the server's). A request authenticated
+// none, or an Origin that is not the server's; "null", which browsers
+// send under Referrer-Policy no-referrer, leaves it to the token). A request authenticated
 // by the bearer token skips the token check (not the origin checks): a
 // browser never adds an Authorization: Bearer header by itself, and a
 // page of another origin cannot add one without a CORS preflight, which
@@ -238,9 +239,12 @@ func (m *Middleware) checkForgery(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return fmt.Errorf("a %s request from another site (Sec-Fetch-Site: %s)", r.Method, site)
 	}
-	if origin := r.Header.Get("Origin"); origin != "" {
+	// "null" is what a browser sends for its own page's form when the
+	// page's Referrer-Policy is no-referrer (ours is): it tells nothing,
+	// and the token decides.
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
 		u, err := url.Parse(origin)
-		if err != nil || origin == "null" || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
 			return fmt.Errorf("a %s request from another origin", r.Method)
 		}
 	}

@@ -196,6 +196,14 @@ func TestCSRF(t *testing.T) {
 	if resp, _ := post(t, srv, c, url.Values{"csrf": {tok}}, nil); resp.StatusCode != 200 {
 		t.Errorf("good POST without Origin (a client that sends none): %d", resp.StatusCode)
 	}
+	// Under Referrer-Policy no-referrer a browser sends Origin: null for
+	// the page's own form.
+	if resp, _ := post(t, srv, c, url.Values{"csrf": {tok}}, func(r *http.Request) {
+		r.Header.Set("Origin", "null")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+	}); resp.StatusCode != 200 {
+		t.Errorf("good POST with Origin null: %d", resp.StatusCode)
+	}
 	e.ran = 0
 	cases := map[string]struct {
 		cookie *http.Cookie
@@ -203,15 +211,19 @@ func TestCSRF(t *testing.T) {
 		edit   func(*http.Request)
 		want   string
 	}{
-		"no token":             {c, url.Values{"id": {"1"}}, sameOrigin, "no CSRF token"},
-		"wrong token":          {c, url.Values{"csrf": {"AAAA" + tok[4:]}}, sameOrigin, "not this browser's"},
-		"other client's":       {c, url.Values{"csrf": {otherTok}}, sameOrigin, "not this browser's"},
-		"no cookie":            {nil, url.Values{"csrf": {tok}}, sameOrigin, "not this browser's"},
-		"cross-site origin":    {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, "another origin"},
-		"other port origin":    {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Origin", "http://127.0.0.1:1") }, "another origin"},
-		"null origin":          {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Origin", "null") }, "another origin"},
-		"fetch-site cross":     {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }, "another site"},
-		"fetch-site same-site": {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "same-site") }, "another site"},
+		"no token":          {c, url.Values{"id": {"1"}}, sameOrigin, "no CSRF token"},
+		"wrong token":       {c, url.Values{"csrf": {"AAAA" + tok[4:]}}, sameOrigin, "not this browser's"},
+		"other client's":    {c, url.Values{"csrf": {otherTok}}, sameOrigin, "not this browser's"},
+		"no cookie":         {nil, url.Values{"csrf": {tok}}, sameOrigin, "not this browser's"},
+		"cross-site origin": {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, "another origin"},
+		"other port origin": {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Origin", "http://127.0.0.1:1") }, "another origin"},
+		"null origin, cross-site": {c, url.Values{"csrf": {tok}}, func(r *http.Request) {
+			r.Header.Set("Origin", "null")
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+		}, "another site"},
+		"null origin, no token": {c, url.Values{}, func(r *http.Request) { r.Header.Set("Origin", "null") }, "no CSRF token"},
+		"fetch-site cross":      {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }, "another site"},
+		"fetch-site same-site":  {c, url.Values{"csrf": {tok}}, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "same-site") }, "another site"},
 	}
 	for name, tc := range cases {
 		resp, body := post(t, srv, tc.cookie, tc.form, tc.edit)

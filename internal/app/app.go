@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -63,6 +62,7 @@ type App struct {
 	mailer  *email.Notifier
 	closers []func() error
 	wake    chan struct{}
+	ln      net.Listener // web.listen, bound by Listen before Run
 
 	status *web.Status
 }
@@ -228,6 +228,10 @@ func (a *App) Close() error {
 		errs = append(errs, a.closers[i]())
 	}
 	a.closers = nil
+	if a.ln != nil {
+		errs = append(errs, a.ln.Close())
+		a.ln = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -342,20 +346,11 @@ func (a *App) Run(ctx context.Context) error {
 		stopDispatch()
 		wg.Wait()
 	}()
-	if a.cfg.Listen != "" {
-		srv := &http.Server{Addr: a.cfg.Listen, Handler: web.Handler(a.store, a.status), ReadHeaderTimeout: 10 * time.Second}
-		ln, err := net.Listen("tcp", a.cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-		a.log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
+	stopServer, err := a.serve()
+	if err != nil {
+		return err
 	}
+	defer stopServer()
 	return a.poller.Run(ctx, time.Duration(a.cfg.Poll.Interval), poll.Hooks{
 		Result: func(r poll.TenantResult) {
 			a.status.Tenant(r)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/csvsafe"
 	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/render/detectionjson"
@@ -103,8 +104,11 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type", "name"})
 		for _, d := range ds {
 			r := rowOf(d)
-			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), csvTime(d.CreatedAt), csvTime(d.When),
-				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType, csvSafe(r.Name)})
+			// Every text cell is the endpoint's or the API's: each one is
+			// kept from being read as a formula.
+			_ = w.Write([]string{csvsafe.Cell(r.ID), csvsafe.Cell(r.Kind), csvsafe.Cell(r.Type), csvsafe.Cell(r.TenantID), csvsafe.Cell(r.TenantName),
+				csvTime(d.CreatedAt), csvTime(d.When), csvsafe.Cell(r.Location), csvsafe.Cell(r.User), csvsafe.Cell(r.Threat),
+				csvsafe.Cell(r.Severity), csvsafe.Cell(r.Path), csvsafe.Cell(r.EndpointType), csvsafe.Cell(r.Name)})
 		}
 		w.Flush()
 		return w.Error()
@@ -125,13 +129,4 @@ func csvTime(t time.Time) string {
 		return ""
 	}
 	return render.Timestamp(t)
-}
-
-// csvSafe keeps a spreadsheet from reading an endpoint-supplied value as a
-// formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -48,7 +48,9 @@ func TestObserverToldOfSendsAndDeadLetters(t *testing.T) {
 		}
 		return nil
 	}}
-	perm := &fakeNotifier{fn: func(context.Context, int, Message) error { return fmt.Errorf("x: %w", Permanent(errors.New("HTTP 410"))) }}
+	perm := &fakeNotifier{fn: func(context.Context, int, Message) error {
+		return fmt.Errorf("x: %w", Permanent(errors.New("HTTP 410")))
+	}}
 	var tally obsTally
 	d := e.dispatcher(t, map[string]Notifier{"email": email, "hook": hook, "perm": perm}, func(o *Options) { o.Observer = tally.observer() })
 	drain(t, d, Result{Sent: 3, Retried: 1, Dead: 2})

@@ -5,7 +5,8 @@
 // by receiver and state from one COUNT ... GROUP BY, each tenant's lag,
 // cursor age and lost windows). Nothing here is global: the app makes a
 // registry (NewRegistry, with the Go and process collectors), registers
-// the instruments on it with New and serves it with Handler.
+// the instruments on it with New and the store's collectors with
+// CollectStore, and serves it with Handler.
 //
 // Names follow Prometheus's conventions (checked by promlint in a test):
 // the puawatch_ prefix, base units in the name (seconds), _total for
@@ -52,10 +53,7 @@ type Store interface {
 
 // Options configure New.
 type Options struct {
-	// Store is read on each scrape (outbox rows, tenants' lag, cursor age
-	// and lost windows). Nil: those metrics are left out.
-	Store Store
-	// Timeout bounds each scrape's store queries. Default 3s. A query
+	// Timeout bounds each scrape's store queries (CollectStore). Default 3s. A query
 	// that fails or times out fails its metrics alone: the handler
 	// serves the rest and logs the error.
 	Timeout time.Duration
@@ -69,6 +67,8 @@ type Options struct {
 // Metrics are the instruments. Central, Poll and Notify hand them to the
 // parts as Observers.
 type Metrics struct {
+	reg                  prometheus.Registerer
+	o                    Options
 	polls, pages         *prometheus.CounterVec // tenant_id, tenant_name, outcome
 	events, detections   *prometheus.CounterVec // tenant_id, tenant_name
 	requests             *prometheus.CounterVec // endpoint, code
@@ -87,11 +87,15 @@ var buckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 // endpoint label).
 var endpoints = []string{"token", "whoami", "tenants", "events"}
 
-// New registers the instruments and, with a store, the collectors that
-// read it on reg, and returns the instruments.
+// New registers the instruments on reg and returns them. CollectStore
+// adds the metrics read from the store.
 func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 	if reg == nil {
 		return nil, errors.New("metrics: no registerer")
+	}
+	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	tenant := []string{"tenant_id", "tenant_name"}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
@@ -101,6 +105,7 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "puawatch", Name: name, Help: help, Buckets: buckets}, labels)
 	}
 	m := &Metrics{
+		reg: reg, o: o,
 		polls: counter("tenant_polls_total", "Tenant reads (the feed followed to its end, or until a failure), by tenant and outcome (ok, failed).",
 			append(tenant, "outcome")...),
 		pages: counter("tenant_pages_total", "SIEM event pages asked for, by tenant and outcome (ok: read and stored; failed: the call or storing it failed).",
@@ -118,20 +123,9 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 		dead:           counter("outbox_dead_letters_total", "Outbox rows moved to the dead letters (a permanent failure, the attempts used up, the receiver not configured), by receiver.", "receiver"),
 		sendSeconds:    histogram("notification_send_duration_seconds", "Time a receiver took to accept or refuse a message, by receiver.", "receiver"),
 	}
-	cs := []prometheus.Collector{m.polls, m.pages, m.events, m.detections, m.requests, m.requestSeconds,
-		m.rateLimited, m.retries, m.tokens, m.sent, m.failed, m.dead, m.sendSeconds}
-	if o.Store != nil {
-		timeout := cmp.Or(o.Timeout, DefaultTimeout)
-		now := o.Now
-		if now == nil {
-			now = time.Now
-		}
-		cs = append(cs, newOutboxCollector(o.Store, timeout, o.Receivers), newTenantCollector(o.Store, timeout, now))
-	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("metrics: register: %w", err)
-		}
+	if err := register(reg, m.polls, m.pages, m.events, m.detections, m.requests, m.requestSeconds,
+		m.rateLimited, m.retries, m.tokens, m.sent, m.failed, m.dead, m.sendSeconds); err != nil {
+		return nil, err
 	}
 	// Series that exist from the start, so that a rate over them is
 	// defined before the first event.
@@ -149,6 +143,26 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 		m.dead.WithLabelValues(r)
 	}
 	return m, nil
+}
+
+// CollectStore registers, beside the instruments, the collectors that
+// read st on each scrape, within Options.Timeout: the outbox rows by
+// receiver and state (one OutboxCounts), and each listed tenant's lag,
+// cursor age and lost windows.
+func (m *Metrics) CollectStore(st Store) error {
+	if st == nil {
+		return errors.New("metrics: no store to collect")
+	}
+	return register(m.reg, newOutboxCollector(st, m.o.Timeout, m.o.Receivers), newTenantCollector(st, m.o.Timeout, m.o.Now))
+}
+
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return nil
 }
 
 // NewRegistry is a registry with the Go runtime's and the process's

@@ -170,8 +170,11 @@ func TestOutboxCollector(t *testing.T) {
 func TestOutboxCollectorStoreDown(t *testing.T) {
 	st := outboxStore(t)
 	reg := NewRegistry()
-	m, err := New(reg, Options{Store: st, Now: func() time.Time { return now }})
+	m, err := New(reg, Options{Now: func() time.Time { return now }})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CollectStore(st); err != nil {
 		t.Fatal(err)
 	}
 	m.Notify().Send("email", nil, time.Millisecond)
@@ -255,8 +258,11 @@ func instrumented(t *testing.T) *prometheus.Registry {
 		t.Fatal(err)
 	}
 	reg := NewRegistry()
-	m, err := New(reg, Options{Store: st, Now: func() time.Time { return now }, Receivers: []string{"email"}})
+	m, err := New(reg, Options{Now: func() time.Time { return now }, Receivers: []string{"email"}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CollectStore(st); err != nil {
 		t.Fatal(err)
 	}
 	c := m.Central()
@@ -369,7 +375,7 @@ func TestHostileLabelValues(t *testing.T) {
 	}
 }
 
-func TestNewNeedsARegisterer(t *testing.T) {
+func TestNewAndCollectStoreCheck(t *testing.T) {
 	if _, err := New(nil, Options{}); err == nil {
 		t.Error("New(nil): no error")
 	}
@@ -379,6 +385,13 @@ func TestNewNeedsARegisterer(t *testing.T) {
 	}
 	if _, err := New(reg, Options{}); err == nil || !strings.Contains(err.Error(), "register") {
 		t.Errorf("New twice on one registry: %v, want a registration error", err)
+	}
+	m, err := New(prometheus.NewRegistry(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CollectStore(nil); err == nil {
+		t.Error("CollectStore(nil): no error")
 	}
 }
 

@@ -80,5 +80,5 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	dash := dashboard.New(dashboard.Options{Store: a.store, Dash: ds, Now: a.now, LagAlarm: time.Duration(a.cfg.Poll.LagAlarm),
 		Logger: a.log.With("component", "dashboard"), CSRFToken: guard.CSRFToken, User: guard.User})
-	return serverHandler(web.Handler(a.store, a.status), dash, guard), nil
+	return serverHandler(web.Handler(a.store, a.status, a.metrics), dash, guard), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/puawatch/puawatch/internal/certpool"
 	"github.com/puawatch/puawatch/internal/config"
 	"github.com/puawatch/puawatch/internal/instance"
+	"github.com/puawatch/puawatch/internal/metrics"
 	"github.com/puawatch/puawatch/internal/notify"
 	"github.com/puawatch/puawatch/internal/notify/email"
 	"github.com/puawatch/puawatch/internal/poll"
@@ -63,8 +64,11 @@ type App struct {
 	mailer  *email.Notifier
 	closers []func() error
 	wake    chan struct{}
+	ln      net.Listener // web.listen, bound by Listen before Run
 
 	status *web.Status
+	// metrics is the /metrics handler of the app's own registry.
+	metrics http.Handler
 }
 
 // alarmEvery is how often the lag alarm mail repeats for a tenant.
@@ -93,9 +97,22 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		}
 	}()
 
+	// The app's own registry: the Go and process collectors, the parts'
+	// instruments, and the store's collectors once it is open.
+	reg := metrics.NewRegistry()
+	var receivers []string
+	for _, r := range cfg.EffectiveReceivers() {
+		receivers = append(receivers, r.Name)
+	}
+	ms, err := metrics.New(reg, metrics.Options{Now: a.now, Receivers: receivers})
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = metrics.Handler(reg, base)
+
 	// The client tells the API's clock on the app's clock (from_date and
 	// the 24-hour retention are judged on it).
-	client, err := NewClient(cfg, base, func(o *central.Options) { o.Now = a.now })
+	client, err := NewClient(cfg, base, func(o *central.Options) { o.Now, o.Observer = a.now, ms.Central() })
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +139,9 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
+	if err := ms.CollectStore(st); err != nil {
+		return nil, err
+	}
 
 	recv, err := BuildReceivers(cfg, d.Stdout)
 	if err != nil {
@@ -139,7 +159,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 	a.disp, err = notify.NewDispatcher(notify.Options{
 		Store: st, Channels: channels, Owner: cmp.Or(d.Owner, self.ID()), Gone: self.Gone, Lease: time.Duration(cfg.Notify.Lease),
 		BackoffBase: time.Duration(cfg.Notify.BackoffBase), BackoffMax: time.Duration(cfg.Notify.BackoffMax),
-		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: base,
+		MaxAttempts: cfg.Notify.MaxAttempts, Now: a.now, Logger: base, Observer: ms.Notify(),
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -160,7 +180,7 @@ func New(ctx context.Context, cfg config.Config, d Deps) (*App, error) {
 		TenantRefresh: time.Duration(cfg.Tenants.Refresh), Lookback: time.Duration(cfg.Poll.Lookback), Initial: cfg.Poll.Initial,
 		Overlap: time.Duration(cfg.Poll.Overlap), OverlapEvery: time.Duration(cfg.Poll.OverlapEvery), LagAlarm: time.Duration(cfg.Poll.LagAlarm),
 		PageLimit: cfg.Poll.PageLimit, Workers: cfg.Poll.Workers, OffsetMinutes: cfg.Poll.OffsetMinutes,
-		Now: a.now, Logger: base, OnCommit: onCommit, Progress: d.OnProgress,
+		Now: a.now, Logger: base, OnCommit: onCommit, Progress: d.OnProgress, Observer: ms.Poll(),
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -228,6 +248,10 @@ func (a *App) Close() error {
 		errs = append(errs, a.closers[i]())
 	}
 	a.closers = nil
+	if a.ln != nil {
+		errs = append(errs, a.ln.Close())
+		a.ln = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -325,7 +349,7 @@ func (a *App) Drain(ctx context.Context) (notify.Result, error) { return a.disp.
 // failure) and sends as detections arrive, until ctx is cancelled; then
 // it finishes the pages in hand, stops sending, gives back the claims of
 // the rows it had not sent (another instance sends them at once) and
-// returns. The status (/readyz, /metrics) keeps each tenant's latest
+// returns. The status (/readyz) keeps each tenant's latest
 // result; every round (each tenant read once) is logged and alarms the
 // tenants lagging or with lost events. A refused credential ends it.
 func (a *App) Run(ctx context.Context) error {
@@ -342,20 +366,11 @@ func (a *App) Run(ctx context.Context) error {
 		stopDispatch()
 		wg.Wait()
 	}()
-	if a.cfg.Listen != "" {
-		srv := &http.Server{Addr: a.cfg.Listen, Handler: web.Handler(a.store, a.status), ReadHeaderTimeout: 10 * time.Second}
-		ln, err := net.Listen("tcp", a.cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-		a.log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
+	stopServer, err := a.serve()
+	if err != nil {
+		return err
 	}
+	defer stopServer()
 	return a.poller.Run(ctx, time.Duration(a.cfg.Poll.Interval), poll.Hooks{
 		Result: func(r poll.TenantResult) {
 			a.status.Tenant(r)

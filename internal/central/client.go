@@ -121,6 +121,45 @@ type Options struct {
 	// API's clock (APINow) is it plus the offset the answers' Date headers
 	// show. Nil: time.Now. Give the clock the rest of the program uses.
 	Now func() time.Time
+	// Observer is told of every request, retry and token fetch (the
+	// metrics). The zero value tells nobody.
+	Observer Observer
+}
+
+// Observer is told what the client's requests come to; a nil field is
+// not told. The calls are made on the caller's goroutine (a token fetch's
+// on the fetch's own) and must return at once.
+type Observer struct {
+	// Request is told of each HTTP request made: its endpoint (token,
+	// whoami, tenants or events), the status code of the answer (0: none,
+	// a network error or a timeout) and how long it took, reading the
+	// answer included.
+	Request func(endpoint string, status int, d time.Duration)
+	// Retry is told of each retry of a call, after a 429, a 5xx, a
+	// timeout, a network error or a malformed answer (the one retry after
+	// a 401 with a renewed token is not one).
+	Retry func(endpoint string)
+	// Token is told of each bearer token fetch: ok false when no token
+	// came of it.
+	Token func(ok bool)
+}
+
+func (o Observer) request(endpoint string, status int, d time.Duration) {
+	if o.Request != nil {
+		o.Request(endpoint, status, d)
+	}
+}
+
+func (o Observer) retry(endpoint string) {
+	if o.Retry != nil {
+		o.Retry(endpoint)
+	}
+}
+
+func (o Observer) token(ok bool) {
+	if o.Token != nil {
+		o.Token(ok)
+	}
 }
 
 // Client is a Sophos Central API client. It is safe for concurrent use;
@@ -146,6 +185,7 @@ type Client struct {
 	now           func() time.Time // the local clock: token expiry, and the base of APINow
 	clock         apiClock         // the API's clock, from the Date of its answers
 	rand          func() float64   // backoff jitter, in [0, 1)
+	obs           Observer
 }
 
 // New checks the credentials and options and makes a Client. It makes no
@@ -182,6 +222,7 @@ func New(creds Credentials, o Options) (*Client, error) {
 		ua:            cmp.Or(o.UserAgent, DefaultUserAgent),
 		now:           time.Now,
 		rand:          rand.Float64,
+		obs:           o.Observer,
 	}
 	if o.Now != nil {
 		c.now = o.Now
@@ -359,6 +400,7 @@ func (c *Client) get(ctx context.Context, rq request, decode func([]byte) error)
 		if f.rateLimited && f.hasRetryAfter {
 			wait = f.retryAfter
 		}
+		c.obs.retry(rq.op)
 		c.log.Warn("retrying", "op", rq.op, "tenant_id", rq.tenantID, "tenant", rq.tenant, "attempt", failures,
 			"max_attempts", c.maxAttempts, "wait", wait, "error", f.err.Error())
 		if err := c.sleep(ctx, wait); err != nil {
@@ -403,12 +445,15 @@ func (c *Client) attempt(ctx context.Context, rq request, tok string, decode fun
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Authorization", "Bearer "+tok)
+	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		c.obs.request(rq.op, 0, time.Since(start))
 		return c.transportFailure(ctx, rq, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	c.obs.request(rq.op, resp.StatusCode, time.Since(start))
 	if err != nil {
 		return c.transportFailure(ctx, rq, err)
 	}

@@ -131,7 +131,10 @@ func (c *Client) fetchToken() (string, *failure) {
 		Scopes:       []string{"token"},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
+	sent := time.Now()
 	tok, err := cfg.Token(ctx)
+	c.obs.request("token", tokenStatus(tok, err), time.Since(sent))
+	c.obs.token(err == nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", &failure{err: fmt.Errorf("central: token: no answer from the token endpoint within %s (timeout; check auth_url and the network to it)", c.tokenTimeout), retry: true}
@@ -152,6 +155,20 @@ func (c *Client) fetchToken() (string, *failure) {
 	c.tc.mu.Unlock()
 	c.log.Debug("bearer token issued", "expires_in", lifetime, "renew_at", renewAt)
 	return tok.AccessToken, nil
+}
+
+// tokenStatus is the status code of a token request's answer as far as
+// the oauth2 package tells it: 200 for a token, the refusal's status, 0
+// when no answer came.
+func tokenStatus(tok *oauth2.Token, err error) int {
+	var re *oauth2.RetrieveError
+	switch {
+	case err == nil && tok != nil:
+		return http.StatusOK
+	case errors.As(err, &re) && re.Response != nil:
+		return re.Response.StatusCode
+	}
+	return 0
 }
 
 // tokenBody is what the token endpoint answers on failure.

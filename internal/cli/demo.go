@@ -143,6 +143,8 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 	cfg.Poll.Interval = config.Duration(f.interval)
 	cfg.Poll.OverlapEvery = config.Duration(time.Minute)
+	// The dashboard on a free port of this machine (open: loopback only).
+	cfg.Web.Listen = "127.0.0.1:0"
 	if f.digest {
 		zero := 0
 		cfg.Route = &route.Spec{DigestAbove: &zero}
@@ -150,11 +152,6 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-
-	fmt.Fprintf(out, "puawatch demo\n\n  simulated Sophos Central  %s  (partner with %d tenants, %.3g live events/s)\n", srv.GlobalURL, f.tenants, f.rate)
-	fmt.Fprintf(out, "  SMTP capture             %s\n  store                    %s\n\n", capture.Addr(), db)
-	fmt.Fprintf(out, "  try: PUAWATCH_DB=%s go run ./cmd/puawatch detections\n\n", db)
-	fmt.Fprintf(out, "Detections and the mails they produced appear below. Ctrl-C stops.\n\n")
 
 	log := slog.New(slog.DiscardHandler)
 	if f.verbose {
@@ -173,6 +170,15 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 		return err
 	}
 	defer a.Close()
+	addr, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "puawatch demo: the dashboard is at http://%s/\n\n", addr)
+	fmt.Fprintf(out, "  simulated Sophos Central  %s  (partner with %d tenants, %.3g live events/s)\n", srv.GlobalURL, f.tenants, f.rate)
+	fmt.Fprintf(out, "  SMTP capture             %s\n  store                    %s\n\n", capture.Addr(), db)
+	fmt.Fprintf(out, "  try: PUAWATCH_DB=%s go run ./cmd/puawatch detections\n\n", db)
+	fmt.Fprintf(out, "Detections and the mails they produced appear below. Ctrl-C stops.\n\n")
 	if err := a.Run(ctx); err != nil {
 		return err
 	}

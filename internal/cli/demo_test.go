@@ -29,6 +29,9 @@ func TestDemo(t *testing.T) {
 	if n := len(mails); n == 0 || strconv.Itoa(n) != m[2] {
 		t.Errorf("%d \"mail #\" lines, want one per mail of the summary (%s)", n, m[2])
 	}
+	if !regexp.MustCompile(`^puawatch demo: the dashboard is at http://127\.0\.0\.1:\d+/\n`).MatchString(r.stdout) {
+		t.Errorf("the dashboard's URL is not the first line:\n%s", r.stdout)
+	}
 	if !strings.Contains(r.stdout, "simulated Sophos Central") || !strings.Contains(r.stdout, "SMTP capture") {
 		t.Errorf("the demo banner is missing:\n%s", r.stdout)
 	}

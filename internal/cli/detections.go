@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/csvsafe"
 	"github.com/puawatch/puawatch/internal/plaintext"
 	"github.com/puawatch/puawatch/internal/render"
 	"github.com/puawatch/puawatch/internal/render/detectionjson"
@@ -20,6 +22,7 @@ func newDetectionsCmd(e *env) *cobra.Command {
 	var format, tenant, db string
 	var since time.Duration
 	var limit int
+	var unacked bool
 	c := &cobra.Command{
 		Use:   "detections",
 		Short: "List stored detections (table, JSON or CSV)",
@@ -38,7 +41,12 @@ func newDetectionsCmd(e *env) *cobra.Command {
 			if since > 0 {
 				f.Since = time.Now().Add(-since)
 			}
-			ds, err := st.Detections(cmd.Context(), f)
+			var ds []store.Detection
+			if unacked {
+				ds, err = unackedDetections(cmd.Context(), st, f)
+			} else {
+				ds, err = st.Detections(cmd.Context(), f)
+			}
 			if err != nil {
 				return err
 			}
@@ -50,8 +58,39 @@ func newDetectionsCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&tenant, "tenant", "", "only this tenant id")
 	c.Flags().DurationVar(&since, "since", 0, "only detections created within this duration (e.g. 24h)")
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many (newest first; 0: all)")
+	c.Flags().BoolVar(&unacked, "unacked", false, "only detections nobody acknowledged yet (see puawatch ack)")
 	c.Flags().StringVar(&db, "db", "", "store to read (default: PUAWATCH_DB, else store.db of the configuration, else puawatch.db in the state directory)")
 	return c
+}
+
+// unackedDetections lists the detections f selects that nobody
+// acknowledged, in the order of store.Store.Detections (newest first,
+// ties by higher event id, a zero CreatedAt last).
+func unackedDetections(ctx context.Context, st store.Dashboard, f store.DetectionFilter) ([]store.Detection, error) {
+	no := false
+	q := store.DetectionQuery{Acked: &no, Since: f.Since, Sort: "created_at", Desc: true}
+	if f.TenantID == "" {
+		q.Limit = f.Limit
+	} else {
+		// The query matches a tenant's id or name as a substring; --tenant
+		// names one tenant id exactly.
+		q.Tenant = f.TenantID
+	}
+	p, err := st.QueryDetections(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Detection
+	for _, r := range p.Rows {
+		if f.TenantID != "" && r.TenantID != f.TenantID {
+			continue
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		out = append(out, r.Detection)
+	}
+	return out, nil
 }
 
 // detectionRow is a detection as the listing shows it.
@@ -103,8 +142,11 @@ func writeDetections(e *env, format string, ds []store.Detection) error {
 		_ = w.Write([]string{"id", "kind", "type", "tenant_id", "tenant_name", "created_at", "when", "location", "source", "threat", "severity", "path", "endpoint_type", "name"})
 		for _, d := range ds {
 			r := rowOf(d)
-			_ = w.Write([]string{r.ID, r.Kind, r.Type, r.TenantID, csvSafe(r.TenantName), csvTime(d.CreatedAt), csvTime(d.When),
-				csvSafe(r.Location), csvSafe(r.User), csvSafe(r.Threat), r.Severity, csvSafe(r.Path), r.EndpointType, csvSafe(r.Name)})
+			// Every text cell is the endpoint's or the API's: each one is
+			// kept from being read as a formula.
+			_ = w.Write([]string{csvsafe.Cell(r.ID), csvsafe.Cell(r.Kind), csvsafe.Cell(r.Type), csvsafe.Cell(r.TenantID), csvsafe.Cell(r.TenantName),
+				csvTime(d.CreatedAt), csvTime(d.When), csvsafe.Cell(r.Location), csvsafe.Cell(r.User), csvsafe.Cell(r.Threat),
+				csvsafe.Cell(r.Severity), csvsafe.Cell(r.Path), csvsafe.Cell(r.EndpointType), csvsafe.Cell(r.Name)})
 		}
 		w.Flush()
 		return w.Error()
@@ -125,13 +167,4 @@ func csvTime(t time.Time) string {
 		return ""
 	}
 	return render.Timestamp(t)
-}
-
-// csvSafe keeps a spreadsheet from reading an endpoint-supplied value as a
-// formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

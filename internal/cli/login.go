@@ -94,6 +94,9 @@ not be reached (nothing is stored then either).`,
 				return fmt.Errorf("%s, nothing stored: %w", loginFailure(err), err)
 			}
 			sc := config.StoredCredentials{ClientID: id, ClientSecret: secret.Secret(sec), AuthURL: cfg.Sophos.AuthURL, APIURL: cfg.Sophos.APIURL}
+			if old, err := config.LoadCredentials(path); err == nil {
+				sc.WebToken = old.WebToken // the dashboard's token stays
+			}
 			if err := config.SaveCredentials(path, sc); err != nil {
 				return err
 			}

@@ -87,7 +87,7 @@ run sends them, each in the message it was composed in.`,
 			}
 			defer st.Close()
 			if receiver != "" {
-				if ids, err = receiverRetryIDs(cmd, st, receiver); err != nil {
+				if ids, err = store.RetryIDs(cmd.Context(), st, receiver); err != nil {
 					return err
 				}
 				if len(ids) == 0 {
@@ -112,23 +112,6 @@ run sends them, each in the message it was composed in.`,
 	retry.Flags().StringVar(&receiver, "receiver", "", "the receiver's dead rows and its rows waiting for a retry after a failure")
 	c.AddCommand(list, retry)
 	return c
-}
-
-// receiverRetryIDs lists the ids of receiver's dead rows and of its
-// pending rows whose last attempt failed (not those waiting for their
-// group's first message).
-func receiverRetryIDs(cmd *cobra.Command, st store.Store, receiver string) ([]int64, error) {
-	items, err := st.Outbox(cmd.Context(), store.OutboxFilter{States: []string{store.StateDead, store.StatePending}, Channel: receiver})
-	if err != nil {
-		return nil, err
-	}
-	ids := []int64{} // not nil: nil asks Requeue for every dead row
-	for _, it := range items {
-		if it.State == store.StateDead || it.Attempts > 0 {
-			ids = append(ids, it.ID)
-		}
-	}
-	return ids, nil
 }
 
 // openStore opens the store named by --db, PUAWATCH_DB or the

@@ -70,9 +70,12 @@ type Config struct {
 	// Warnings are what Load found deprecated (a key that moved), each
 	// naming the key to write instead. Not configuration.
 	Warnings []string `yaml:"-"`
-	// Listen is the address of the metrics and health HTTP server
-	// (host:port, e.g. "127.0.0.1:9090" or ":9090"); "" turns it off.
-	Listen string `yaml:"listen"`
+	// Web is the HTTP server: the dashboard, /healthz, /readyz and
+	// /metrics.
+	Web Web `yaml:"web"`
+	// Listen is deprecated: write web.listen. Load moves it there and
+	// clears it.
+	Listen string `yaml:"listen,omitempty"`
 }
 
 // Sophos is how to reach and authenticate to Sophos Central.
@@ -347,6 +350,7 @@ func Default() Config {
 		Message: Message{TimeZone: "UTC"},
 		Notify:  Notify{Lease: Duration(notify.DefaultLease), BackoffBase: Duration(notify.DefaultBackoffBase), BackoffMax: Duration(notify.DefaultBackoffMax)},
 		Log:     Log{Level: "info", Format: "text"},
+		Web:     Web{Listen: DefaultListen},
 	}
 }
 

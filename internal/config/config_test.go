@@ -54,7 +54,8 @@ func TestDefault(t *testing.T) {
 		{"notify.max_attempts", c.Notify.MaxAttempts, 0},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
-		{"listen", c.Listen, ""},
+		{"web.listen", c.Web.Listen, "127.0.0.1:9787"},
+		{"web.auth", c.Web.Auth.Enabled(), false},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -148,7 +149,7 @@ func TestExample(t *testing.T) {
 		t.Errorf("credentials: %q %q", c.Sophos.ClientID, c.Sophos.ClientSecret.Reveal())
 	}
 	if !reflect.DeepEqual(c.Tenants.Exclude, []string{"Test *", "*-lab"}) || !c.Match.FollowUps || c.Message.TimeZone != "Europe/Berlin" ||
-		c.JSONL.Path != "/var/lib/puawatch/detections.jsonl" || c.Listen != "127.0.0.1:9090" || len(c.Email.To) != 2 {
+		c.JSONL.Path != "/var/lib/puawatch/detections.jsonl" || c.Web.Listen != "127.0.0.1:9787" || len(c.Email.To) != 2 {
 		t.Errorf("example values not loaded: %s", c.Redacted())
 	}
 	// The example shows every key: compare with the schema.
@@ -220,8 +221,15 @@ notify:
 log:
   level: DEBUG
   format: json
-listen: ":9090"
+web:
+  listen: ":9090"
+  auth:
+    users:
+      alice: "$2a$04$C5YVWLOfYyTnME8L11q93.G0aO5I5HdBOEwJHYy//xXvE4i8hfGMy"
 `
+
+// testHash is the bcrypt hash of "alice-password" (cost 4).
+const testHash = "$2a$04$C5YVWLOfYyTnME8L11q93.G0aO5I5HdBOEwJHYy//xXvE4i8hfGMy"
 
 func fullConfig(ca string) Config {
 	zero := 0
@@ -242,7 +250,7 @@ func fullConfig(ca string) Config {
 		JSONL:   JSONL{Path: "-"},
 		Notify:  Notify{Lease: Duration(5 * time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(2 * time.Hour), MaxAttempts: 7},
 		Log:     Log{Level: "debug", Format: "json"},
-		Listen:  ":9090",
+		Web:     Web{Listen: ":9090", Auth: WebAuth{Users: map[string]secret.Secret{"alice": testHash}}},
 	}
 }
 

@@ -23,6 +23,10 @@ type StoredCredentials struct {
 	// (a simulator, a proxy); "" means the default.
 	AuthURL string `yaml:"auth_url"`
 	APIURL  string `yaml:"api_url"`
+	// WebToken is the dashboard's bearer token (web.auth.token), used
+	// when neither the configuration file nor PUAWATCH_WEB_TOKEN sets
+	// one; written into the file by hand, kept by `puawatch login`.
+	WebToken secret.Secret `yaml:"web_token"`
 }
 
 // CredentialsPath is where `puawatch login` keeps the credentials:
@@ -47,8 +51,8 @@ func SaveCredentials(path string, c StoredCredentials) error {
 	if strings.TrimSpace(c.ClientID) == "" || c.ClientSecret.Empty() {
 		return errors.New("credentials: client id and client secret are both needed")
 	}
-	if strings.ContainsAny(c.ClientID+c.AuthURL+c.APIURL, "\r\n") || strings.ContainsAny(c.ClientSecret.Reveal(), "\r\n") {
-		return errors.New("credentials: client id, client secret and URLs must be one line each")
+	if strings.ContainsAny(c.ClientID+c.AuthURL+c.APIURL, "\r\n") || strings.ContainsAny(c.ClientSecret.Reveal()+c.WebToken.Reveal(), "\r\n") {
+		return errors.New("credentials: client id, client secret, web token and URLs must be one line each")
 	}
 	if c.AuthURL == DefaultAuthURL {
 		c.AuthURL = ""
@@ -69,6 +73,7 @@ func SaveCredentials(path string, c StoredCredentials) error {
 	line("client_secret", c.ClientSecret.Reveal())
 	line("auth_url", c.AuthURL)
 	line("api_url", c.APIURL)
+	line("web_token", c.WebToken.Reveal())
 
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {

@@ -78,6 +78,9 @@ func TestCredentialsDirectory(t *testing.T) {
 	if u := cfg.Receivers[1].Config.(*slack.Config).URL.Reveal(); u != "https://hooks.slack.com/services/T0/B0/slack-from-cred" {
 		t.Errorf("slack url %q", u)
 	}
+	if got := cfg.Web.Auth.Token.Reveal(); got != "web-token-from-cred" {
+		t.Errorf("web.auth.token = %q, want the credential's", got)
+	}
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings: %q", cfg.Warnings)
 	}
@@ -99,7 +102,7 @@ func TestCredentialsDirectory(t *testing.T) {
 
 	// The secrets are redacted in what config check prints.
 	out := cfg.Redacted()
-	for _, s := range []string{"secret-from-cred", "smtp-pw-from-cred", "db-pw", "url-token", "hmac-from-cred", "header-from-cred", "slack-from-cred"} {
+	for _, s := range []string{"secret-from-cred", "web-token-from-cred", "smtp-pw-from-cred", "db-pw", "url-token", "hmac-from-cred", "header-from-cred", "slack-from-cred"} {
 		if strings.Contains(out, s) {
 			t.Errorf("Redacted shows %q:\n%s", s, out)
 		}
@@ -166,12 +169,13 @@ receivers:
 	}
 }
 
-// TestCredentialsNotStoredLogin: a client id and secret from credentials
-// keep `puawatch login`'s stored credentials out, as the environment's do.
+// TestCredentialsNotStoredLogin: a client id, secret and web token from
+// credentials keep `puawatch login`'s stored ones out, as the
+// environment's do.
 func TestCredentialsNotStoredLogin(t *testing.T) {
-	cd := credDir(t, map[string]string{CredClientID: "cred-id", CredClientSecret: "cred-secret"})
+	cd := credDir(t, map[string]string{CredClientID: "cred-id", CredClientSecret: "cred-secret", CredWebToken: "cred-web-token-0123456789"})
 	stored := filepath.Join(t.TempDir(), "credentials.yaml")
-	if err := SaveCredentials(stored, StoredCredentials{ClientID: "stored-id", ClientSecret: "stored-secret"}); err != nil {
+	if err := SaveCredentials(stored, StoredCredentials{ClientID: "stored-id", ClientSecret: "stored-secret", WebToken: "stored-web-token-0123456789"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(LoadOptions{Env: env(CredentialsDirectoryEnv, cd), CredentialsPath: stored})
@@ -180,6 +184,9 @@ func TestCredentialsNotStoredLogin(t *testing.T) {
 	}
 	if c.Sophos.ClientID != "cred-id" || c.Sophos.ClientSecret.Reveal() != "cred-secret" {
 		t.Errorf("id %q secret %q, want the credentials directory's", c.Sophos.ClientID, c.Sophos.ClientSecret.Reveal())
+	}
+	if got := c.Web.Auth.Token.Reveal(); got != "cred-web-token-0123456789" {
+		t.Errorf("web.auth.token = %q, want the credentials directory's", got)
 	}
 }
 

@@ -46,7 +46,15 @@
 //	PUAWATCH_JSONL               jsonl.path                 path, or - for standard output
 //	PUAWATCH_LOG_LEVEL           log.level                  extra: debug, info, warn, error
 //	PUAWATCH_LOG_FORMAT          log.format                 extra: text, json
-//	PUAWATCH_LISTEN              listen                     extra: metrics and health address
+//	PUAWATCH_LISTEN              web.listen                 dashboard, health and metrics address; default 127.0.0.1:9787
+//	PUAWATCH_WEB_TOKEN           web.auth.token             the dashboard's bearer token (a secret)
+//
+// The old top-level listen key still loads, with a warning naming
+// web.listen. Bound to anything but a loopback address (":9787",
+// 0.0.0.0, a LAN address, a host name other than localhost) the server
+// needs web.auth: a bearer token (web.auth.token, PUAWATCH_WEB_TOKEN, or
+// web_token in the stored credentials) or basic-auth users
+// (web.auth.users: name → bcrypt hash); Validate refuses it otherwise.
 //
 // PUAWATCH_CONFIG (the file's path) is read by the command line, not here.
 //
@@ -88,7 +96,8 @@
 //
 // # Secrets
 //
-// The client secret and the SMTP URL are secret.Secret values, which
+// The client secret, the SMTP URL, web.auth.token and the bcrypt hashes
+// of web.auth.users are secret.Secret values, which
 // redact themselves in every format; a password inside a store.db URL is
 // redacted by Redacted and String. On systems other than Windows a file
 // holding a secret must be private to its owner (mode & 0o077 == 0):

@@ -80,7 +80,8 @@ func envVars() []envVar {
 		{"PUAWATCH_JSONL", "jsonl.path", str(func(c *Config) *string { return &c.JSONL.Path })},
 		{"PUAWATCH_LOG_LEVEL", "log.level", lower(func(c *Config) *string { return &c.Log.Level })},
 		{"PUAWATCH_LOG_FORMAT", "log.format", lower(func(c *Config) *string { return &c.Log.Format })},
-		{"PUAWATCH_LISTEN", "listen", str(func(c *Config) *string { return &c.Listen })},
+		{"PUAWATCH_LISTEN", "web.listen", str(func(c *Config) *string { return &c.Web.Listen })},
+		webEnvToken(),
 	}
 }
 
@@ -100,8 +101,9 @@ func envName(p string) string {
 // with the credentials of $CREDENTIALS_DIRECTORY standing in for the
 // variables it leaves unset (see credsdir.go and the package
 // documentation), then the credentials that have no variable (the SMTP
-// password, the receivers' secrets), then, when neither sets store.db, the default store in the state
-// directory (StateDir(o.Env)/DefaultDBName), then the client secret file, then stored credentials when neither the
+// password, the receivers' secrets), then, when neither sets store.db,
+// the default store in the state directory (StateDir(o.Env)/DefaultDBName),
+// then the client secret file, then stored credentials when neither the
 // file nor the environment names a client id or a client secret, and last
 // Validate. Errors are joined, each naming the file and line or the
 // variable or the YAML path. Load returns the configuration built so far
@@ -130,6 +132,11 @@ func Load(o LoadOptions) (Config, error) {
 			return cfg, err
 		}
 		set = fileSet
+		// The deprecated listen moves before the environment is read, so
+		// that PUAWATCH_LISTEN wins over it as over web.listen.
+		if err := cfg.moveListen(set); err != nil {
+			return cfg, err
+		}
 	}
 
 	var errs []error
@@ -183,13 +190,20 @@ func Load(o LoadOptions) (Config, error) {
 		cfg.Sophos.ClientSecret = s
 	}
 
-	if o.CredentialsPath != "" && cfg.Sophos.ClientID == "" && cfg.Sophos.ClientSecret.Empty() {
+	needSophos := cfg.Sophos.ClientID == "" && cfg.Sophos.ClientSecret.Empty()
+	if o.CredentialsPath != "" && (needSophos || !set["web.auth.token"]) {
 		sc, err := LoadCredentials(o.CredentialsPath)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			return cfg, err
 		default:
+			if !set["web.auth.token"] {
+				cfg.Web.Auth.Token = sc.WebToken
+			}
+			if !needSophos {
+				break
+			}
 			cfg.Sophos.ClientID = sc.ClientID
 			cfg.Sophos.ClientSecret = sc.ClientSecret
 			if sc.AuthURL != "" && !set["sophos.auth_url"] {
@@ -246,6 +260,7 @@ func loadFile(path string, cfg *Config) (map[string]bool, error) {
 		moves = append(moves, "the database URL to PUAWATCH_DB")
 	}
 	held = append(held, cfg.receiverSecrets()...)
+	held = append(held, cfg.webTokenHeld(set)...)
 	if len(held) > 0 && len(moves) == 0 {
 		moves = append(moves, "the secrets out of the file")
 	}
@@ -346,6 +361,7 @@ func deprecatedKeys() map[string]string {
 		"email.time_zone":   "message.time_zone",
 		"email.central_url": "message.central_url",
 		"email.digest":      "route.digest_above: 0",
+		"listen":            "web.listen",
 	}
 }
 
@@ -371,6 +387,21 @@ func (c *Config) moveDeprecated(set map[string]bool) error {
 		c.Warnings = append(c.Warnings, "email.digest is deprecated: write "+deprecatedKeys()["email.digest"]+" instead (a route section naming no receivers sends to all of them)")
 	}
 	return errors.Join(errs...)
+}
+
+// moveListen carries the deprecated top-level listen of the file to
+// web.listen, with a warning.
+func (c *Config) moveListen(set map[string]bool) error {
+	defer func() { c.Listen = "" }()
+	if !set["listen"] {
+		return nil
+	}
+	if set["web.listen"] && c.Listen != c.Web.Listen {
+		return fmt.Errorf("listen and web.listen are both set, to different values: listen is deprecated, keep only web.listen")
+	}
+	c.Warnings = append(c.Warnings, "listen is deprecated: write web.listen instead (the dashboard, /healthz, /readyz and /metrics share it)")
+	c.Web.Listen = c.Listen
+	return nil
 }
 
 // normalize lowercases the keywords that are case-insensitive.

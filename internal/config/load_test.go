@@ -64,7 +64,8 @@ listen: "127.0.0.1:1"
 		{"PUAWATCH_JSONL", "-", func(c Config) any { return c.JSONL.Path }, "-"},
 		{"PUAWATCH_LOG_LEVEL", "DEBUG", func(c Config) any { return c.Log.Level }, "debug"},
 		{"PUAWATCH_LOG_FORMAT", "json", func(c Config) any { return c.Log.Format }, "json"},
-		{"PUAWATCH_LISTEN", ":9100", func(c Config) any { return c.Listen }, ":9100"},
+		{"PUAWATCH_LISTEN", "127.0.0.1:9100", func(c Config) any { return c.Web.Listen + "|" + c.Listen }, "127.0.0.1:9100|"},
+		{"PUAWATCH_WEB_TOKEN", "env-token-0123456789", func(c Config) any { return c.Web.Auth.Token.Reveal() }, "env-token-0123456789"},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

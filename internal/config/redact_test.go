@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/puawatch/puawatch/internal/notify/slack"
 	"github.com/puawatch/puawatch/internal/notify/webhook"
+	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"reflect"
 	"strings"
@@ -81,6 +82,8 @@ func TestRedactedLoadsBack(t *testing.T) {
 	ca := writeCA(t, dir)
 	want := fullConfig(ca)
 	want.Sophos.ClientSecret = ""
+	want.Web.Auth.Users = map[string]secret.Secret{} // a hash is redacted like a secret
+	want.Web.Listen = "127.0.0.1:9090"               // without users, loopback only
 	p := writeFile(t, dir, "config.yaml", want.Redacted(), 0o644)
 	got, err := Load(LoadOptions{Path: p, Env: env("PUAWATCH_CLIENT_SECRET", "csecret")})
 	if err != nil {

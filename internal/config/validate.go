@@ -8,12 +8,10 @@ import (
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/urlpolicy"
 	"math"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -174,13 +172,8 @@ func (c Config) Validate() error {
 		ps.add("log.format", "%q is not text or json", c.Log.Format)
 	}
 
-	// listen
-	if c.Listen != "" {
-		_, port, err := net.SplitHostPort(c.Listen)
-		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
-			ps.add("listen", "%q is not host:port: write e.g. 127.0.0.1:9090 or :9090, or \"\" to turn the server off", c.Listen)
-		}
-	}
+	// web
+	c.validateWeb(&ps)
 	return errors.Join(ps...)
 }
 

@@ -127,9 +127,10 @@ func TestValidateRules(t *testing.T) {
 		{"max attempts negative", func(c *Config) { c.Notify.MaxAttempts = -1 }, []string{"notify.max_attempts: -1 is negative"}},
 		{"log level", func(c *Config) { c.Log.Level = "INFO" }, []string{`log.level (PUAWATCH_LOG_LEVEL): "INFO" is not debug, info, warn or error`}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{`log.format (PUAWATCH_LOG_FORMAT): "xml" is not text or json`}},
-		{"listen", func(c *Config) { c.Listen = "9090" }, []string{`listen (PUAWATCH_LISTEN): "9090" is not host:port`}},
-		{"listen port", func(c *Config) { c.Listen = ":99999" }, []string{`listen (PUAWATCH_LISTEN): ":99999" is not host:port`}},
-		{"listen ok", func(c *Config) { c.Listen = "[::1]:9090" }, nil},
+		{"listen", func(c *Config) { c.Web.Listen = "9090" }, []string{`web.listen (PUAWATCH_LISTEN): "9090" is not host:port`}},
+		{"listen port", func(c *Config) { c.Web.Listen = "127.0.0.1:99999" }, []string{`web.listen (PUAWATCH_LISTEN): "127.0.0.1:99999" is not host:port`}},
+		{"listen ok", func(c *Config) { c.Web.Listen = "[::1]:9090" }, nil},
+		{"listen off", func(c *Config) { c.Web.Listen = "" }, nil},
 		{"jsonl stdout", func(c *Config) { c.JSONL.Path = "-" }, nil},
 	}
 	for _, tt := range tests {

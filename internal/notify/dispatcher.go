@@ -75,6 +75,33 @@ type Options struct {
 	// Rand is the jitter source (default: randomly seeded). Tests set it
 	// for reproducible delays.
 	Rand *mrand.Rand
+	// Observer is told of every send and every row moved to the dead
+	// letters (the metrics). The zero value tells nobody.
+	Observer Observer
+}
+
+// Observer is told what the sends come to; a nil field is not told. The
+// calls are made on the dispatcher's goroutine and must return at once.
+type Observer struct {
+	// Send is told of each message handed to a receiver: err nil when
+	// the receiver accepted it, and how long the receiver took. A send
+	// cut short by a stop of the dispatcher is not told.
+	Send func(receiver string, err error, d time.Duration)
+	// Dead is told of rows moved to the dead letters: a permanent
+	// failure, the attempts used up, or a receiver not configured.
+	Dead func(receiver string, rows int)
+}
+
+func (o Observer) send(receiver string, err error, d time.Duration) {
+	if o.Send != nil {
+		o.Send(receiver, err, d)
+	}
+}
+
+func (o Observer) dead(receiver string, rows int) {
+	if o.Dead != nil && rows > 0 {
+		o.Dead(receiver, rows)
+	}
 }
 
 // Result counts the outbox rows (detections) a Drain handled.
@@ -101,6 +128,7 @@ type Dispatcher struct {
 	maxAttempts int
 	now         func() time.Time
 	log         *slog.Logger
+	obs         Observer
 
 	randMu sync.Mutex
 	rand   *mrand.Rand
@@ -134,6 +162,7 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 		now:         o.Now,
 		log:         o.Logger,
 		rand:        o.Rand,
+		obs:         o.Observer,
 	}
 	if d.max < d.base {
 		return nil, fmt.Errorf("notify: backoff max %s is below backoff base %s", d.max, d.base)
@@ -370,6 +399,7 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 			}
 			settle(unsettled, g)
 			res.Dead += len(rows)
+			d.obs.dead(name, len(rows))
 			for _, it := range rows {
 				d.log.Error("dead letter", "channel", name, "tenant_id", it.TenantID, "tenant", it.Detection.TenantName,
 					"event_id", it.EventID, "attempt", it.Attempts+1, "error", reason)
@@ -550,12 +580,15 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	}
 
 	sendCtx, cancel := context.WithTimeout(ctx, left)
+	sent := time.Now()
 	err := notifier.Notify(sendCtx, m)
+	took := time.Since(sent)
 	cancel()
 	now := d.now()
 	if err != nil && ctx.Err() != nil {
 		return false // cancelled mid-send: the rows are given back
 	}
+	d.obs.send(g.channel, err, took)
 	// The outcome is recorded even if ctx is cancelled meanwhile: a
 	// message the channel accepted must not be sent again.
 	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
@@ -580,6 +613,7 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 			return true
 		}
 		res.Dead += len(ids)
+		d.obs.dead(g.channel, len(ids))
 		log.Error("permanent failure; rows moved to dead letters", "rows", len(ids), "error", err)
 		return true
 	}
@@ -593,6 +627,7 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 			return true
 		}
 		res.Dead += len(ids)
+		d.obs.dead(g.channel, len(ids))
 		log.Error("attempts used up; rows moved to dead letters", "rows", len(ids), "error", err)
 		return true
 	}

@@ -83,6 +83,36 @@ type Options struct {
 	// After is Run's timer: a channel that delivers once d has passed.
 	// Nil: time.After. Tests give one they drive with their clock.
 	After func(d time.Duration) <-chan time.Time
+	// Observer is told of every tenant read and every page (the
+	// metrics). The zero value tells nobody.
+	Observer Observer
+}
+
+// Observer is told what the reads come to, in Sweep and Run alike; a nil
+// field is not told. The calls are made on the reading worker's goroutine
+// and must return at once.
+type Observer struct {
+	// Read is told of each tenant read's result (Err nil: read to the
+	// end), a read stopped by a stop of the poller excepted. Its Lag is
+	// not set yet.
+	Read func(TenantResult)
+	// Page is told of each page of events asked for: the events it held
+	// and the detections stored for the first time, or the error of the
+	// events call or of storing the page (events and stored are then 0);
+	// a call cut short by a stop of the poller is not told.
+	Page func(t central.Tenant, events, stored int, err error)
+}
+
+func (o Observer) read(r TenantResult) {
+	if o.Read != nil && !errors.Is(r.Err, errStopped) {
+		o.Read(r)
+	}
+}
+
+func (o Observer) page(t central.Tenant, events, stored int, err error) {
+	if o.Page != nil {
+		o.Page(t, events, stored, err)
+	}
 }
 
 // Poller reads tenants' feeds into the store.
@@ -469,6 +499,7 @@ func (p *Poller) readTenant(stop, work context.Context, t central.Tenant, st sto
 			}
 		}
 	}
+	p.o.Observer.read(res)
 	return res
 }
 
@@ -532,6 +563,9 @@ func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req cen
 	for {
 		page, err := p.o.Source.Events(work, req)
 		if err != nil {
+			if work.Err() == nil { // not the stop grace running out
+				p.o.Observer.page(t, 0, 0, err)
+			}
 			return err
 		}
 		res.Pages++
@@ -550,8 +584,11 @@ func (p *Poller) readPages(stop, work context.Context, t central.Tenant, req cen
 		}
 		fresh, err := p.o.Store.CommitPage(work, commit)
 		if err != nil {
-			return fmt.Errorf("store page: %w", err)
+			err = fmt.Errorf("store page: %w", err)
+			p.o.Observer.page(t, 0, 0, err)
+			return err
 		}
+		p.o.Observer.page(t, len(page.Items), len(fresh), nil)
 		res.New += len(fresh)
 		if len(fresh) > 0 && p.o.OnCommit != nil {
 			p.o.OnCommit(t, fresh)
@@ -590,14 +627,11 @@ func (p *Poller) checkLag(ctx context.Context, rep *Report) {
 // setLag sets r's lag from the tenant's state st after its read, and
 // logs a tenant over the lag alarm.
 func (p *Poller) setLag(ctx context.Context, r *TenantResult, st store.Tenant, now time.Time) {
-	since := st.LastRead
-	if since.IsZero() {
-		since = st.FirstSeen
-	}
-	if since.IsZero() {
+	lag, ok := Lag(st, now)
+	if !ok {
 		return
 	}
-	r.Lag = now.Sub(since)
+	r.Lag = lag
 	if r.Lag > p.o.LagAlarm {
 		r.Lagging = true
 		lvl := slog.LevelWarn
@@ -607,4 +641,30 @@ func (p *Poller) setLag(ctx context.Context, r *TenantResult, st store.Tenant, n
 		}
 		p.o.Logger.Log(ctx, lvl, msg, "tenant_id", r.TenantID, "tenant", r.TenantName, "lag", r.Lag.Round(time.Second), "error", r.Err)
 	}
+}
+
+// Lag is how long, at now, a tenant of state st has not been read to the
+// end: since its last read to the end, or since it was first seen when it
+// never was. ok is false when neither is known.
+func Lag(st store.Tenant, now time.Time) (lag time.Duration, ok bool) {
+	since := st.LastRead
+	if since.IsZero() {
+		since = st.FirstSeen
+	}
+	if since.IsZero() {
+		return 0, false
+	}
+	return now.Sub(since), true
+}
+
+// CursorAge is how old, at now, the position of a tenant's stored cursor
+// is (central.CursorTime): past central.Retention the API no longer
+// serves the events behind it. ok is false without a cursor that tells
+// its position.
+func CursorAge(st store.Tenant, now time.Time) (age time.Duration, ok bool) {
+	at, ok := central.CursorTime(st.Cursor)
+	if !ok {
+		return 0, false
+	}
+	return now.Sub(at), true
 }

@@ -318,7 +318,9 @@ func (p *Poller) backoffCap(interval time.Duration) time.Duration {
 func (p *Poller) readOne(stop, work context.Context, t central.Tenant) TenantResult {
 	st, err := p.tenantState(work, t.ID)
 	if err != nil {
-		return TenantResult{TenantID: t.ID, TenantName: t.DisplayName(), Err: err}
+		r := TenantResult{TenantID: t.ID, TenantName: t.DisplayName(), Err: err}
+		p.o.Observer.read(r)
+		return r
 	}
 	r := p.readTenant(stop, work, t, st)
 	if after, err := p.tenantState(work, t.ID); err == nil {

@@ -2,10 +2,9 @@
 // address: /healthz (the process is up), /readyz (the store answers, the
 // tenant list was read, every tenant has been read and none failed its
 // latest read, and no receiver has dead, failing or overdue
-// notifications) and /metrics (Prometheus text format: rounds, reads,
-// detections, failing and lagging tenants, outbox rows by receiver and
-// state, each tenant's lag). Each tenant is read on its own schedule:
-// Status keeps the latest result of each.
+// notifications) and /metrics (the handler given, package metrics). Each
+// tenant is read on its own schedule: Status keeps the latest result of
+// each.
 package web
 
 import (
@@ -27,13 +26,11 @@ import (
 // that read), the rounds (every tenant read once) and whether the tenant
 // list could be read.
 type Status struct {
-	mu         sync.Mutex
-	rounds     int64
-	reads      int64
-	detections int64
-	tenants    map[string]poll.TenantResult // tenant id -> its latest result
-	listErr    error                        // no tenant list could be read
-	started    time.Time
+	mu      sync.Mutex
+	rounds  int64
+	tenants map[string]poll.TenantResult // tenant id -> its latest result
+	listErr error                        // no tenant list could be read
+	started time.Time
 }
 
 // NewStatus starts the status of a daemon started at now.
@@ -66,8 +63,6 @@ func (s *Status) Tenant(r poll.TenantResult) {
 }
 
 func (s *Status) addLocked(r poll.TenantResult) {
-	s.reads++
-	s.detections += int64(r.New)
 	s.tenants[r.TenantID] = r
 }
 
@@ -100,15 +95,15 @@ func (s *Status) List(ids []string, err error) {
 
 // snapshot is the status now, the tenants' results by id.
 type snapshot struct {
-	rounds, reads, detections int64
-	tenants                   []poll.TenantResult
-	listErr                   error
+	rounds  int64
+	tenants []poll.TenantResult
+	listErr error
 }
 
 func (s *Status) snapshot() snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := snapshot{rounds: s.rounds, reads: s.reads, detections: s.detections, listErr: s.listErr,
+	out := snapshot{rounds: s.rounds, listErr: s.listErr,
 		tenants: make([]poll.TenantResult, 0, len(s.tenants))}
 	for _, r := range s.tenants {
 		out.tenants = append(out.tenants, r)
@@ -117,18 +112,14 @@ func (s *Status) snapshot() snapshot {
 	return out
 }
 
-// failed and lagging count the tenants whose latest read failed, and
-// those over the lag alarm.
-func (s snapshot) failed() (failed, lagging int) {
+// failed counts the tenants whose latest read failed.
+func (s snapshot) failed() (failed int) {
 	for _, r := range s.tenants {
 		if r.Err != nil {
 			failed++
 		}
-		if r.Lagging {
-			lagging++
-		}
 	}
-	return failed, lagging
+	return failed
 }
 
 // Pinger is a store that can say it answers.
@@ -136,8 +127,9 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Handler serves the endpoints from st and status.
-func Handler(st store.Store, status *Status) http.Handler {
+// Handler serves the endpoints from st and status, and metrics (nil:
+// none) at /metrics.
+func Handler(st store.Store, status *Status, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -153,7 +145,7 @@ func Handler(st store.Store, status *Status) http.Handler {
 		}
 		var problems []string
 		snap := status.snapshot()
-		failed, _ := snap.failed()
+		failed := snap.failed()
 		switch {
 		case snap.listErr != nil:
 			problems = append(problems, "tenant list failed: "+oneLine(snap.listErr.Error()))
@@ -173,37 +165,14 @@ func Handler(st store.Store, status *Status) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		snap := status.snapshot()
-		failed, lagging := snap.failed()
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		var b strings.Builder
-		metric := func(name, help, typ string, v float64) {
-			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
-		}
-		metric("puawatch_sweeps_total", "Rounds over every tenant since start (each tenant read once).", "counter", float64(snap.rounds))
-		metric("puawatch_tenant_reads_total", "Tenant reads since start.", "counter", float64(snap.reads))
-		metric("puawatch_detections_total", "Detections stored for the first time since start.", "counter", float64(snap.detections))
-		metric("puawatch_last_sweep_failed", "1 when no tenant list could be read.", "gauge", b2f(snap.listErr != nil))
-		metric("puawatch_tenants", "Tenants read (their latest result is kept).", "gauge", float64(len(snap.tenants)))
-		metric("puawatch_tenants_failed", "Tenants whose latest read failed.", "gauge", float64(failed))
-		metric("puawatch_tenants_lagging", "Tenants not read to the end for longer than the lag alarm.", "gauge", float64(lagging))
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if counts, err := st.OutboxCounts(ctx, time.Time{}); err == nil {
-			writeOutboxMetrics(&b, counts, time.Now())
-		}
-		fmt.Fprintf(&b, "# HELP puawatch_tenant_lag_seconds Time since the tenant was last read to the end, as of its latest read.\n# TYPE puawatch_tenant_lag_seconds gauge\n")
-		for _, t := range snap.tenants {
-			fmt.Fprintf(&b, "puawatch_tenant_lag_seconds{tenant_id=%s} %g\n", label(t.TenantID), t.Lag.Seconds())
-		}
-		_, _ = w.Write([]byte(b.String()))
-	})
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	return mux
 }
 
 // OverdueAfter is how long a pending notification may stay due and
-// unsent before /readyz and the metrics call it overdue: the dispatcher
+// unsent before /readyz calls it overdue: the dispatcher
 // is not getting to it (a stuck instance holds it, or the backlog is
 // long).
 const OverdueAfter = 15 * time.Minute
@@ -265,45 +234,6 @@ func reason(s string) string {
 		s = string(r[:299]) + "…"
 	}
 	return s
-}
-
-// writeOutboxMetrics writes the outbox gauges: rows by receiver and
-// state, and per receiver the rows waiting for a retry and whether rows
-// are overdue.
-func writeOutboxMetrics(b *strings.Builder, counts []store.OutboxCount, now time.Time) {
-	rs := byReceiver(counts, now)
-	fmt.Fprintf(b, "# HELP puawatch_outbox_rows Notifications by receiver and state: pending (waiting), sent, dead (given up).\n# TYPE puawatch_outbox_rows gauge\n")
-	for _, r := range rs {
-		for _, state := range []string{store.StatePending, store.StateSent, store.StateDead} {
-			fmt.Fprintf(b, "puawatch_outbox_rows{receiver=%s,state=%q} %d\n", label(r.name), state, r.rows[state])
-		}
-	}
-	fmt.Fprintf(b, "# HELP puawatch_outbox_retrying_rows Pending notifications whose last attempt failed, by receiver.\n# TYPE puawatch_outbox_retrying_rows gauge\n")
-	for _, r := range rs {
-		fmt.Fprintf(b, "puawatch_outbox_retrying_rows{receiver=%s} %d\n", label(r.name), r.retrying)
-	}
-	fmt.Fprintf(b, "# HELP puawatch_outbox_overdue_rows Pending notifications of a receiver whose oldest has been due for longer than %s (all of its pending rows; 0 when none is overdue).\n# TYPE puawatch_outbox_overdue_rows gauge\n", OverdueAfter)
-	for _, r := range rs {
-		n := 0
-		if r.overdue {
-			n = r.rows[store.StatePending]
-		}
-		fmt.Fprintf(b, "puawatch_outbox_overdue_rows{receiver=%s} %d\n", label(r.name), n)
-	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// label quotes a Prometheus label value (backslash, quote and newline
-// escaped).
-func label(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -61,6 +61,9 @@ func newRigWith(t *testing.T, cfg sim.Config, o smtpcapture.Options) *rig {
 		"PUAWATCH_SMTP_URL":      fmt.Sprintf("smtp://%s?starttls=none", capture.Addr()),
 		"PUAWATCH_MAIL_FROM":     "puawatch@test.invalid",
 		"PUAWATCH_MAIL_TO":       "soc@test.invalid,helpdesk@test.invalid",
+		// Daemons run side by side: each serves on a free port, not on
+		// the default 127.0.0.1:9787.
+		"PUAWATCH_LISTEN": "127.0.0.1:0",
 	}
 	r.match = matcher(t, r.config(t))
 	return r

@@ -33,12 +33,21 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	lookup         func(string) string // environment; nil: os.Getenv
+	lookup         func(string) string             // environment; nil: os.Getenv
+	build          Build                           // the stamp of package main; see version.go
+	buildInfo      func() (*debug.BuildInfo, bool) // nil: debug.ReadBuildInfo
 }
 
 // Main runs the command line args and returns the exit status.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return run(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr}, args)
+	return MainBuild(ctx, Build{}, args, stdin, stdout, stderr)
+}
+
+// MainBuild is Main for a binary stamped with b (package main's
+// -ldflags "-X main.version=..." variables), which `puawatch version`
+// prints in place of what the build info says.
+func MainBuild(ctx context.Context, b Build, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr, build: b}, args)
 }
 
 // run runs args in e and returns the exit status.
@@ -102,6 +111,7 @@ func newRoot(e *env) *cobra.Command {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newAckCmd(e), newOutboxCmd(e), newStatusCmd(e), newNotifyCmd(e), newSimCmd(e), newVersionCmd(e))
+	root.AddCommand(newHealthCmd(e))
 	// cobra adds these two itself when it runs; added now, the walk below
 	// gives them the same rules.
 	root.SetHelpCommand(newHelpCmd())
@@ -174,30 +184,6 @@ func newHelpCmd() *cobra.Command {
 				return unknownCommand(cmd, rest[0])
 			}
 			return cmd.Help()
-		},
-	}
-}
-
-func newVersionCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of puawatch",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "devel"
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-					v = bi.Main.Version
-				}
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						v += " " + s.Value[:12]
-					}
-				}
-				fmt.Fprintf(e.stdout, "puawatch %s (%s)\n", v, bi.GoVersion)
-				return nil
-			}
-			fmt.Fprintf(e.stdout, "puawatch %s\n", v)
-			return nil
 		},
 	}
 }

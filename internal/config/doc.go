@@ -14,9 +14,13 @@
 //     aliases work. testdata/example.yaml is a full annotated example.
 //  3. The environment, below. An empty variable counts as unset, so the
 //     environment cannot clear a value the file sets. Values are trimmed.
-//  4. sophos.client_secret_file, read after the environment: one line,
+//     A systemd credential (below) stands in for a variable the
+//     environment leaves unset.
+//  4. The systemd credentials that have no variable: the SMTP password
+//     and the receivers' secrets, which replace the file's.
+//  5. sophos.client_secret_file, read after the environment: one line,
 //     trailing newlines trimmed, an empty file is an error.
-//  5. Stored credentials (LoadOptions.CredentialsPath), used only when
+//  6. Stored credentials (LoadOptions.CredentialsPath), used only when
 //     neither the file nor the environment gives a client id or a client
 //     secret. They bring their auth and API URLs unless the file or the
 //     environment sets those.
@@ -53,6 +57,31 @@
 // (web.auth.users: name → bcrypt hash); Validate refuses it otherwise.
 //
 // PUAWATCH_CONFIG (the file's path) is read by the command line, not here.
+//
+// # systemd credentials
+//
+// When $CREDENTIALS_DIRECTORY is set (systemd sets it for a unit with
+// LoadCredential= or LoadCredentialEncrypted=; deploy/systemd has one),
+// Load reads its files named puawatch-*, each holding one secret on one
+// line (a trailing newline is trimmed). The precedence is: the
+// environment, then the credential, then the configuration file.
+//
+//	Credential                          Sets                         In place of
+//	puawatch-client-id                  sophos.client_id             PUAWATCH_CLIENT_ID
+//	puawatch-client-secret              sophos.client_secret         PUAWATCH_CLIENT_SECRET (not used when PUAWATCH_CLIENT_SECRET_FILE is set)
+//	puawatch-db                         store.db                     PUAWATCH_DB (a postgres:// URL with its password)
+//	puawatch-web-token                  web.auth.token               PUAWATCH_WEB_TOKEN
+//	puawatch-smtp-password              the password of email.smtp_url, whose user it needs (smtp://USER@host:587);
+//	                                    not used when PUAWATCH_SMTP_URL carries a password
+//	puawatch-receiver-NAME-KEY          the secret KEY of receiver NAME: url (webhook, slack, teams),
+//	                                    secret (webhook), smtp_url (email)
+//	puawatch-receiver-NAME-header-H     the header H of receiver NAME's headers (webhook)
+//
+// A credential of the first four names is exactly the variable beside
+// it, with the same rules. An empty, unreadable or multi-line file, or
+// one open to other users, is an error naming its path; a puawatch-*
+// file that none of these names is a warning (a misspelt receiver); a
+// file not starting with puawatch- is left alone.
 //
 // # The store
 //

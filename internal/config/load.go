@@ -97,9 +97,13 @@ func envName(p string) string {
 
 // Load builds the configuration: Default, then the file at o.Path (strict:
 // an unknown key, a value of the wrong type or a second document is an
-// error naming the line), then the environment (which wins over the file),
-// then, when neither sets store.db, the default store in the state
-// directory (StateDir(o.Env)/DefaultDBName), then the client secret file, then stored credentials when neither the
+// error naming the line), then the environment (which wins over the file)
+// with the credentials of $CREDENTIALS_DIRECTORY standing in for the
+// variables it leaves unset (see credsdir.go and the package
+// documentation), then the credentials that have no variable (the SMTP
+// password, the receivers' secrets), then, when neither sets store.db,
+// the default store in the state directory (StateDir(o.Env)/DefaultDBName),
+// then the client secret file, then stored credentials when neither the
 // file nor the environment names a client id or a client secret, and last
 // Validate. Errors are joined, each naming the file and line or the
 // variable or the YAML path. Load returns the configuration built so far
@@ -116,6 +120,11 @@ func Load(o LoadOptions) (Config, error) {
 	}
 	cfg := Default()
 	set := map[string]bool{}
+	creds, err := readCredentials(env)
+	if err != nil {
+		return cfg, err
+	}
+	env = creds.env(env)
 
 	if o.Path != "" {
 		fileSet, err := loadFile(o.Path, &cfg)
@@ -167,6 +176,9 @@ func Load(o LoadOptions) (Config, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	if err := creds.apply(&cfg, env); err != nil {
 		return cfg, err
 	}
 
@@ -266,35 +278,53 @@ const maxConfigSize = 1 << 20
 // readSecretFile reads a client secret file: one line, trailing newlines
 // trimmed, not empty, and not open to other users.
 func readSecretFile(path string) (secret.Secret, error) {
+	return readSecret(path, secretFile{
+		key:    "sophos.client_secret_file",
+		holds:  "holds the client secret (sophos.client_secret_file)",
+		what:   "the client secret",
+		advice: " (for a Kubernetes secret volume set defaultMode: 0400, for a Docker secret mode: 0400)",
+	})
+}
+
+// secretFile says how readSecret names a file holding one secret.
+type secretFile struct {
+	key    string // what errors start with: the setting or credential
+	holds  string // "holds the client secret (...)", for checkPrivate
+	what   string // "the client secret"
+	advice string // appended to checkPrivate's chmod advice
+}
+
+// readSecret reads a file holding one secret, as sf names it: one line,
+// trailing newlines trimmed, not empty, and not open to other users.
+func readSecret(path string, sf secretFile) (secret.Secret, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("sophos.client_secret_file: %w", err)
+		return "", fmt.Errorf("%s: %w", sf.key, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("sophos.client_secret_file: %w", err)
+		return "", fmt.Errorf("%s: %w", sf.key, err)
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("sophos.client_secret_file: %s is a directory: name the file holding the client secret", path)
+		return "", fmt.Errorf("%s: %s is a directory: name the file holding %s", sf.key, path, sf.what)
 	}
-	if err := checkPrivate(path, fi.Mode(), "holds the client secret (sophos.client_secret_file)",
-		" (for a Kubernetes secret volume set defaultMode: 0400, for a Docker secret mode: 0400)"); err != nil {
+	if err := checkPrivate(path, fi.Mode(), sf.holds, sf.advice); err != nil {
 		return "", err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return "", fmt.Errorf("sophos.client_secret_file: read %s: %w", path, err)
+		return "", fmt.Errorf("%s: read %s: %w", sf.key, path, err)
 	}
 	if len(b) > maxConfigSize {
-		return "", fmt.Errorf("sophos.client_secret_file: %s is larger than %d bytes: name the file holding only the client secret", path, maxConfigSize)
+		return "", fmt.Errorf("%s: %s is larger than %d bytes: name the file holding only %s", sf.key, path, maxConfigSize, sf.what)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("sophos.client_secret_file: %s is empty: write the client secret into it", path)
+		return "", fmt.Errorf("%s: %s is empty: write %s into it", sf.key, path, sf.what)
 	}
 	if strings.ContainsAny(s, "\r\n") {
-		return "", fmt.Errorf("sophos.client_secret_file: %s holds more than one line: it must hold only the client secret", path)
+		return "", fmt.Errorf("%s: %s holds more than one line: it must hold only %s", sf.key, path, sf.what)
 	}
 	return secret.Secret(s), nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/puawatch/puawatch/internal/urlpolicy"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -14,11 +15,13 @@ const redactedMark = "[redacted]"
 // Redacted is the effective configuration as YAML, every key present, for
 // `puawatch config check`. Secrets are replaced: the client secret by
 // "[redacted]" (an unset one stays ""), the password in email.smtp_url and
-// in a store.db URL by "[redacted]" with the rest of the URL kept. The
+// in a store.db URL by "[redacted]" with the rest of the URL kept, and
+// every value of a webhook's headers by "[redacted]". The
 // output loads back with Load when no secret was set.
 func (c Config) Redacted() string {
 	r := c
 	r.Store.DB = urlpolicy.RedactPassword(c.Store.DB)
+	r.Receivers = redactHeaders(c.Receivers)
 	smtp := urlpolicy.RedactPassword(c.Email.SMTPURL.Reveal())
 	out, err := yaml.MarshalWithOptions(r,
 		yaml.IndentSequence(true),
@@ -40,6 +43,35 @@ func (c Config) Redacted() string {
 		return "# cannot render the configuration: " + err.Error() + "\n"
 	}
 	return string(out)
+}
+
+// redactHeaders is rs with the values of every receiver's headers (a
+// webhook's, which may carry an Authorization or API key) redacted; the
+// configurations are copies, rs is not changed.
+func redactHeaders(rs []Receiver) []Receiver {
+	out := make([]Receiver, len(rs))
+	for i, r := range rs {
+		out[i] = r
+		v := reflect.ValueOf(r.Config)
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		for j := range v.Elem().NumField() {
+			f := v.Elem().Type().Field(j)
+			h, ok := v.Elem().Field(j).Interface().(map[string]string)
+			if !ok || yamlName(f) != "headers" || len(h) == 0 {
+				continue
+			}
+			red := make(map[string]string, len(h))
+			for k := range h {
+				red[k] = redactedMark
+			}
+			cp := copyConfig(r.Config)
+			reflect.ValueOf(cp).Elem().Field(j).Set(reflect.ValueOf(red))
+			out[i].Config = cp
+		}
+	}
+	return out
 }
 
 // urlHasSecret reports whether raw is a URL carrying a password, in its

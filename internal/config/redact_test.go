@@ -119,15 +119,15 @@ func TestRedactedHidesReceiverSecrets(t *testing.T) {
 	c := Default()
 	c.Receivers = []Receiver{
 		{Name: "s", Kind: "slack", Config: &slack.Config{URL: "https://hooks.slack.com/services/T0/B0/SLACKSECRET"}},
-		{Name: "w", Kind: "webhook", Config: &webhook.Config{URL: "https://x.example/HOOKSECRET", Secret: "HMACSECRET", Headers: map[string]string{"X-A": "b"}}},
+		{Name: "w", Kind: "webhook", Config: &webhook.Config{URL: "https://x.example/HOOKSECRET", Secret: "HMACSECRET", Headers: map[string]string{"X-A": "HEADERSECRET"}}},
 	}
 	out := c.Redacted()
-	for _, s := range []string{"SLACKSECRET", "HOOKSECRET", "HMACSECRET"} {
+	for _, s := range []string{"SLACKSECRET", "HOOKSECRET", "HMACSECRET", "HEADERSECRET"} {
 		if strings.Contains(out, s) {
 			t.Errorf("Redacted shows %s:\n%s", s, out)
 		}
 	}
-	if !strings.Contains(out, "name: w") || !strings.Contains(out, "X-A: b") {
+	if !strings.Contains(out, "name: w") || !strings.Contains(out, `X-A: "[redacted]"`) {
 		t.Errorf("Redacted lacks the receivers:\n%s", out)
 	}
 }

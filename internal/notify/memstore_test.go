@@ -16,7 +16,8 @@ import (
 // MemStore is an in-memory store.Store for the notify tests (exported so
 // the external test package can use it too). It passes the storetest
 // conformance suite: claims are atomic and leased, MarkRetry and MarkDead
-// count the attempt, late marks leave sent rows alone, times come back in
+// count the attempt, MarkSent, MarkRetry and MarkDead record one Attempt
+// per row they change, late marks leave sent rows alone, times come back in
 // UTC truncated to the millisecond, and text is stored as a SQL backend
 // stores it (NUL and invalid UTF-8 become U+FFFD).
 type MemStore struct {
@@ -30,6 +31,7 @@ type MemStore struct {
 	groups    map[string]*memGroup // channel + "\x00" + group key
 	lost      []store.LostWindow   // by tenant id and From
 	alarms    map[string]time.Time // alarm slot name -> taken at
+	attempts  []store.Attempt      // in the order made
 }
 
 type memGroup struct{ nextFlush, lastSent time.Time }
@@ -458,6 +460,18 @@ func (s *MemStore) updateHeld(owner string, ids []int64, f func(r *memRow)) erro
 	return errors.Join(errs...)
 }
 
+// addAttempt records an attempt of r.
+func (s *MemStore) addAttempt(r *memRow, at time.Time, result, errText string) {
+	s.attempts = append(s.attempts, store.Attempt{OutboxID: r.item.ID, Channel: r.item.Channel, At: norm(at), Result: result, Error: text(errText)})
+}
+
+// Attempts returns the attempts recorded, in the order made.
+func (s *MemStore) Attempts() []store.Attempt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.attempts)
+}
+
 // SetBatches implements store.Store.
 func (s *MemStore) SetBatches(ctx context.Context, owner string, batches []store.Batch) error {
 	if err := ctx.Err(); err != nil {
@@ -523,6 +537,7 @@ func (s *MemStore) MarkSent(ctx context.Context, owner string, ids []int64, at t
 	return s.updateHeld(owner, ids, func(r *memRow) {
 		r.item.State, r.item.SentAt = store.StateSent, norm(at)
 		r.release()
+		s.addAttempt(r, at, store.AttemptSent, "")
 		if g := s.groups[r.item.Channel+"\x00"+r.item.GroupKey]; r.item.GroupKey != "" && g != nil {
 			g.lastSent = norm(at)
 		}
@@ -537,12 +552,14 @@ func (s *MemStore) MarkRetry(ctx context.Context, owner string, ids []int64, nex
 	if next.IsZero() {
 		return errors.New("memstore: retry without a next time")
 	}
+	now := time.Now() // the attempt, at the store's clock as in sqlstore
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.updateHeld(owner, ids, func(r *memRow) {
 		r.item.Attempts++
 		r.item.NextAt, r.item.LastError = norm(next), text(errText)
 		r.release()
+		s.addAttempt(r, now, store.AttemptRetry, errText)
 	})
 }
 
@@ -557,6 +574,7 @@ func (s *MemStore) MarkDead(ctx context.Context, owner string, ids []int64, reas
 		r.item.Attempts++
 		r.item.State, r.item.LastError, r.item.NextAt = store.StateDead, text(reason), norm(at)
 		r.release()
+		s.addAttempt(r, at, store.AttemptDead, reason)
 	})
 }
 

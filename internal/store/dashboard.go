@@ -61,7 +61,10 @@ type DetectionQuery struct {
 	// Acked: nil any, true only acknowledged, false only not.
 	Acked *bool
 	// Sort is a column: created_at (default), tenant, type, threat, host,
-	// user, severity; Desc sorts descending. Ties are broken by event id.
+	// user, severity; Desc sorts descending (else ascending). Ties are
+	// broken by event id in the same direction. Text sorts by bytes,
+	// severity by rank (low, medium, high, critical; others lowest). Any
+	// other Sort, or an unknown Delivery, is an error.
 	Sort string
 	Desc bool
 	// Offset and Limit page the result; Limit 0: no limit.
@@ -106,6 +109,11 @@ type Bucket struct {
 // of the last 7 days, detections per hour over the last 7 days (168
 // buckets, oldest first, empty hours included), and the counts of
 // unacknowledged detections and dead outbox rows.
+//
+// Every stored event counts (follow-ups too). The day and the week are
+// CreatedAt >= Now-24h and >= Now-7d. The buckets are whole hours in
+// UTC, the last one the hour Now is in. Top lists leave empty names out
+// and break ties by name.
 type Overview struct {
 	Now          time.Time
 	Tenants      []TenantCounts // every stored tenant, most detections in a week first
@@ -123,7 +131,7 @@ type Overview struct {
 type DetectionDetail struct {
 	Detection Detection
 	Outbox    []OutboxItem // Detection left empty in each
-	Attempts  []Attempt    // of those rows, oldest first
+	Attempts  []Attempt    // of those rows, in the order they were made
 	Ack       *Ack
 	FollowUps []Detection
 }

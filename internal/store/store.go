@@ -294,15 +294,19 @@ type Store interface {
 	// Requeue, ReleaseClaims and reclaims.
 	SetBatches(ctx context.Context, owner string, batches []Batch) error
 	// MarkSent marks rows owner holds sent after their channel accepted
-	// them: State sent, SentAt = at, claim released.
+	// them: State sent, SentAt = at, claim released. Each row it changes
+	// gets an Attempt (AttemptSent, at at) in the same transaction.
 	MarkSent(ctx context.Context, owner string, ids []int64, at time.Time) error
 	// MarkRetry releases rows owner holds for another attempt at next,
-	// counting the attempt and keeping the error.
+	// counting the attempt and keeping the error. Each row it changes
+	// gets an Attempt (AttemptRetry, errText) in the same transaction, at
+	// the store's clock (MarkRetry is told only when the next one is due).
 	MarkRetry(ctx context.Context, owner string, ids []int64, next time.Time, errText string) error
 	// MarkDead moves rows owner holds to the dead-letter state with the
 	// reason (LastError), counting the attempt and releasing the claim. A
 	// dead row keeps at in NextAt (it is never due; Requeue sets NextAt
-	// again).
+	// again). Each row it changes gets an Attempt (AttemptDead, reason,
+	// at at) in the same transaction. Rows the marks leave alone get none.
 	MarkDead(ctx context.Context, owner string, ids []int64, reason string, at time.Time) error
 	// ReleaseClaims gives back owner's claims at once, without waiting
 	// for their lease: the rows among ids that owner holds (ids nil:

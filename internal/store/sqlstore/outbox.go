@@ -299,8 +299,9 @@ func batched(ctx context.Context, q queryer, ids []int64) ([]int64, error) {
 }
 
 // MarkSent implements store.Store: the rows owner holds become sent at at
-// and lose their claim, and their groups' last message is at at; the
-// others are left alone and reported (store.ErrNotHeld, ErrNotFound).
+// and lose their claim, and their groups' last message is at at; each
+// gets an attempt (sent, at at) in the same transaction. The others are
+// left alone and reported (store.ErrNotHeld, ErrNotFound).
 func (s *Store) MarkSent(ctx context.Context, owner string, ids []int64, at time.Time) error {
 	err := s.updateHeld(ctx, owner, ids, `state = 'sent', sent_at = $1, claim_owner = '', claimed_until = NULL`, []any{s.timeArg(at)},
 		func(tx *sql.Tx, changed []int64) error {
@@ -316,7 +317,7 @@ func (s *Store) MarkSent(ctx context.Context, owner string, ids []int64, at time
 					return fmt.Errorf("group times: %w", err)
 				}
 			}
-			return nil
+			return s.addAttempts(ctx, tx, changed, at, store.AttemptSent, "")
 		})
 	if err != nil {
 		return fmt.Errorf("sqlstore: mark sent for %q: %w", owner, err)
@@ -325,14 +326,21 @@ func (s *Store) MarkSent(ctx context.Context, owner string, ids []int64, at time
 }
 
 // MarkRetry implements store.Store: the rows owner holds count an
-// attempt, keep errText, lose their claim and are due again at next; the
-// others are left alone and reported. next must not be zero.
+// attempt, keep errText, lose their claim and are due again at next, and
+// each gets an attempt (retry, errText, at the store's clock) in the same
+// transaction; the others are left alone and reported. next must not be
+// zero.
 func (s *Store) MarkRetry(ctx context.Context, owner string, ids []int64, next time.Time, errText string) error {
 	if next.IsZero() {
 		return errors.New("sqlstore: mark retry: zero next time")
 	}
+	// MarkRetry is told when the next attempt is due, not when this one
+	// failed: the attempt is recorded at the store's clock.
+	now := time.Now()
 	err := s.updateHeld(ctx, owner, ids, `attempts = attempts + 1, next_at = $1, last_error = $2, claim_owner = '', claimed_until = NULL`,
-		[]any{s.timeArg(next), clean(errText)}, nil)
+		[]any{s.timeArg(next), clean(errText)}, func(tx *sql.Tx, changed []int64) error {
+			return s.addAttempts(ctx, tx, changed, now, store.AttemptRetry, errText)
+		})
 	if err != nil {
 		return fmt.Errorf("sqlstore: mark retry for %q: %w", owner, err)
 	}
@@ -341,14 +349,17 @@ func (s *Store) MarkRetry(ctx context.Context, owner string, ids []int64, next t
 
 // MarkDead implements store.Store: the rows owner holds become dead with
 // LastError = reason, count the attempt, lose their claim, and keep at in
-// NextAt (a dead row is never due; Requeue sets NextAt again); the others
-// are left alone and reported.
+// NextAt (a dead row is never due; Requeue sets NextAt again), and each
+// gets an attempt (dead, reason, at at) in the same transaction; the
+// others are left alone and reported.
 func (s *Store) MarkDead(ctx context.Context, owner string, ids []int64, reason string, at time.Time) error {
 	if at.IsZero() {
 		return errors.New("sqlstore: mark dead: zero time")
 	}
 	err := s.updateHeld(ctx, owner, ids, `state = 'dead', last_error = $1, attempts = attempts + 1, next_at = $2, claim_owner = '', claimed_until = NULL`,
-		[]any{clean(reason), s.timeArg(at)}, nil)
+		[]any{clean(reason), s.timeArg(at)}, func(tx *sql.Tx, changed []int64) error {
+			return s.addAttempts(ctx, tx, changed, at, store.AttemptDead, reason)
+		})
 	if err != nil {
 		return fmt.Errorf("sqlstore: mark dead for %q: %w", owner, err)
 	}
@@ -591,4 +602,19 @@ func (s *Store) claimRestOfGroups(ctx context.Context, tx *sql.Tx, c store.Claim
 		more = append(more, got...)
 	}
 	return more, nil
+}
+
+// addAttempts records an attempt of each of the rows ids names, in tx.
+func (s *Store) addAttempts(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time, result, errText string) error {
+	for _, c := range chunks(ids) {
+		args := []any{s.timeArg(at), result, clean(errText)}
+		for _, id := range c {
+			args = append(args, id)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (outbox_id, channel, at, result, error)
+			SELECT id, channel, CAST($1 AS `+s.timeType()+`), CAST($2 AS TEXT), CAST($3 AS TEXT) FROM outbox WHERE id IN (`+placeholders(4, len(c))+`) ORDER BY id`, args...); err != nil {
+			return fmt.Errorf("attempts: %w", err)
+		}
+	}
+	return nil
 }

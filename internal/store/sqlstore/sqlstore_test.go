@@ -117,6 +117,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+func TestDashboardConformance(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunDashboard(t, func(t *testing.T) storetest.DashboardStore {
+				s, _ := d.open(t)
+				return s
+			})
+		})
+	}
+}
+
 // TestTwoHandles claims from two Stores on one database, as two
 // instances would: every row is claimed once.
 func TestTwoHandles(t *testing.T) {

@@ -38,6 +38,15 @@ func (s *Store) timeArg(t time.Time) any {
 	return t
 }
 
+// timeType is the SQL type of a time column: INTEGER unix milliseconds
+// on SQLite, timestamptz on PostgreSQL.
+func (s *Store) timeType() string {
+	if s.dialect == DialectSQLite {
+		return "INTEGER"
+	}
+	return "timestamptz"
+}
+
 // timeCol scans a time column of either dialect.
 type timeCol struct{ t *time.Time }
 

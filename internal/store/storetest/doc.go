@@ -6,6 +6,11 @@
 //		storetest.Run(t, func(t *testing.T) store.Store { return openEmpty(t) })
 //	}
 //
+// RunDashboard does the same for a backend's store.Dashboard: filters,
+// sorting, paging, hostile text, delivery states, the overview's counts
+// and buckets, a detection's detail, acknowledgements, and the attempts
+// MarkSent, MarkRetry and MarkDead record.
+//
 // The subtests run in parallel, so open must be safe to call from several
 // goroutines and must give each call a store of its own.
 //

@@ -93,7 +93,9 @@ func withAttr(key, val string) func(*html.Node) bool {
 	return func(n *html.Node) bool { v, ok := attr(n, key); return ok && v == val }
 }
 
-func withClass(c string) func(*html.Node) bool { return func(n *html.Node) bool { return hasClass(n, c) } }
+func withClass(c string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return hasClass(n, c) }
+}
 
 // byID is the element with id, failing the test when there is none.
 func (p page) byID(id string) *html.Node {

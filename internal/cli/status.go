@@ -11,18 +11,13 @@ import (
 	"time"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/render/detectionjson"
 	"github.com/puawatch/puawatch/internal/secret"
 	"github.com/puawatch/puawatch/internal/store"
 	"github.com/puawatch/puawatch/internal/store/sqlstore"
 	"github.com/spf13/cobra"
 )
-
-// statusLostRecent is how long after it was found a lost window makes
-// `puawatch status` exit 1: the API's retention, so that a monitor sees
-// every loss for a day and then the status clears (the window stays in
-// the table).
-const statusLostRecent = central.Retention
 
 func newStatusCmd(e *env) *cobra.Command {
 	var cf configFlags
@@ -188,38 +183,19 @@ func buildStatus(ctx context.Context, st store.Store, lagAlarm time.Duration, no
 	for _, t := range ts {
 		s := tenantStatus{ID: t.ID, Name: t.Name, Region: t.Region, Removed: t.Removed, LastRead: jsonTime{Time: t.LastRead},
 			LastError: t.LastError, ErrorAt: jsonTime{Time: t.ErrorAt}, Lost: []lostStatus{}}
-		since := t.LastRead
-		if since.IsZero() {
-			since = t.FirstSeen
+		h := poll.Judge(t, byTenant[t.ID], now, lagAlarm)
+		if h.HasLag {
+			s.lag, s.Lag, s.Lagging = h.Lag, secs(h.Lag), h.Lagging
 		}
-		if !since.IsZero() {
-			s.lag = now.Sub(since)
-			s.Lag = secs(s.lag)
-			s.Lagging = s.lag > lagAlarm
-		}
-		if at, ok := central.CursorTime(t.Cursor); ok {
-			s.hasCursor, s.cursorAge = true, now.Sub(at)
-			s.CursorAt, s.CursorAge, s.CursorLeft = jsonTime{Time: at}, secs(s.cursorAge), secs(central.Retention-s.cursorAge)
+		if h.HasCursor {
+			s.hasCursor, s.cursorAge = true, h.CursorAge
+			s.CursorAt, s.CursorAge, s.CursorLeft = jsonTime{Time: h.CursorAt}, secs(h.CursorAge), secs(central.Retention-h.CursorAge)
 		}
 		for _, w := range byTenant[t.ID] {
 			s.Lost = append(s.Lost, lostStatus{From: jsonTime{Time: w.From}, To: jsonTime{Time: w.To}, Reason: w.Reason, DetectedAt: jsonTime{Time: w.DetectedAt}})
-			if now.Sub(w.DetectedAt) < statusLostRecent {
-				s.recentLost++
-			}
 		}
+		s.recentLost, s.State = h.RecentLost, h.State
 		who := fmt.Sprintf("tenant %s (%s)", t.Name, t.ID)
-		switch {
-		case t.Removed:
-			s.State = "removed"
-		case t.LastError != "":
-			s.State = "failing"
-		case s.recentLost > 0:
-			s.State = "lost"
-		case s.Lagging:
-			s.State = "lagging"
-		default:
-			s.State = "ok"
-		}
 		if !t.Removed {
 			if t.LastError != "" {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("%s failing since %s: %s", who, fmtTime(t.ErrorAt), t.LastError))

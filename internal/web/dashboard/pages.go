@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/puawatch/puawatch/internal/central"
+	"github.com/puawatch/puawatch/internal/poll"
 	"github.com/puawatch/puawatch/internal/store"
 )
 
@@ -65,7 +66,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 			v.Problems = append(v.Problems, problem{"lagging", fmt.Sprintf("%s lagging: not read to the end for %s (poll.lag_alarm %s)", who, showDur(t.Lag), showDur(h.o.LagAlarm)), u})
 		}
 		for _, lw := range t.Lost {
-			if now.Sub(lw.DetectedAt) < central.Retention {
+			if now.Sub(lw.DetectedAt) < poll.LostRecent {
 				v.Problems = append(v.Problems, problem{"lost", fmt.Sprintf("%s: events from %s to %s may be lost: %s", who, showTime(lw.From), showTime(lw.To), lw.Reason), u})
 			}
 		}
@@ -181,31 +182,11 @@ func (h *handler) tenantRows(r *http.Request, now time.Time, counts []store.Tena
 	out := make([]tenantRow, 0, len(ts))
 	for _, t := range ts {
 		row := tenantRow{T: t, Lost: byTenant[t.ID], Day: byCount[t.ID].Day, Week: byCount[t.ID].Week}
-		if since := cmp.Or(t.LastRead, t.FirstSeen); !since.IsZero() {
-			row.Lag, row.HasLag = now.Sub(since), true
-			row.Lagging = row.Lag > h.o.LagAlarm
-		}
-		if at, ok := central.CursorTime(t.Cursor); ok {
-			row.CursorAt, row.CursorAge, row.HasCursor = at, now.Sub(at), true
+		j := poll.Judge(t, row.Lost, now, h.o.LagAlarm)
+		row.Lag, row.HasLag, row.Lagging, row.State = j.Lag, j.HasLag, j.Lagging, j.State
+		if j.HasCursor {
+			row.CursorAt, row.CursorAge, row.HasCursor = j.CursorAt, j.CursorAge, true
 			row.Gauge = cursorGauge(row.CursorAge)
-		}
-		recent := 0
-		for _, w := range row.Lost {
-			if now.Sub(w.DetectedAt) < central.Retention {
-				recent++
-			}
-		}
-		switch {
-		case t.Removed:
-			row.State = "removed"
-		case t.LastError != "":
-			row.State = "failing"
-		case recent > 0:
-			row.State = "lost"
-		case row.Lagging:
-			row.State = "lagging"
-		default:
-			row.State = "ok"
 		}
 		out = append(out, row)
 	}

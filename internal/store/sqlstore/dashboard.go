@@ -482,17 +482,4 @@ func (s *Store) AckDetections(ctx context.Context, ids []string, by, comment str
 }
 
 // quoteList formats ids for an error, quoted, eliding a long list.
-func quoteList(ids []string) string {
-	var b strings.Builder
-	for i, id := range ids {
-		if i == 10 {
-			fmt.Fprintf(&b, " and %d more", len(ids)-i)
-			break
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Quote(id))
-	}
-	return b.String()
-}
+func quoteList(ids []string) string { return elide(ids, ", ", strconv.Quote) }

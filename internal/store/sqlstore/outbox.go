@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,6 +200,12 @@ func (s *Store) updateHeld(ctx context.Context, owner string, ids []int64, set s
 
 // idList formats ids for an error, eliding a long list.
 func idList(ids []int64) string {
+	return elide(ids, ",", func(id int64) string { return strconv.FormatInt(id, 10) })
+}
+
+// elide joins the first ten of ids, each formatted by format, with sep,
+// and says how many more there are.
+func elide[T any](ids []T, sep string, format func(T) string) string {
 	var b strings.Builder
 	for i, id := range ids {
 		if i == 10 {
@@ -206,9 +213,9 @@ func idList(ids []int64) string {
 			break
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			b.WriteString(sep)
 		}
-		fmt.Fprint(&b, id)
+		b.WriteString(format(id))
 	}
 	return b.String()
 }

@@ -29,6 +29,11 @@ func TestSecretInSharedConfigFile(t *testing.T) {
 		{"DB password 0644", "sophos:\n  client_id: c\n  client_secret_file: %s\nstore:\n  db: postgres://u:p@db/pw\n", 0o644, []string{"the password in store.db", "PUAWATCH_DB"}},
 		{"both secrets 0644", "sophos:\n  client_id: c\n  client_secret: s\nemail:\n  smtp_url: smtps://u:p@mail.example.com:465\n", 0o644,
 			[]string{"(sophos.client_secret, the password in email.smtp_url)", "move the client secret to PUAWATCH_CLIENT_SECRET_FILE and the SMTP URL to PUAWATCH_SMTP_URL"}},
+		{"webhook header 0644", "sophos:\n  client_id: c\n  client_secret_file: %s\nreceivers:\n  - name: hook\n    webhook:\n      url: https://hooks.example.com/x\n      headers: {Authorization: Bearer abc}\n", 0o644,
+			[]string{"holds a secret (receivers[0].webhook.url, receivers[0].webhook.headers)"}},
+		{"webhook credential header 0644, url elsewhere", "sophos:\n  client_id: c\n  client_secret_file: %s\nreceivers:\n  - name: hook\n    webhook:\n      headers: {X-Api-Key: k1}\n", 0o644,
+			[]string{"holds a secret (receivers[0].webhook.headers)"}},
+		{"webhook header 0600", "sophos:\n  client_id: c\n  client_secret_file: %s\nreceivers:\n  - name: hook\n    webhook:\n      url: https://hooks.example.com/x\n      headers: {Authorization: Bearer abc}\n", 0o600, nil},
 		{"no secret 0644", "sophos:\n  client_id: c\n  client_secret_file: %s\n", 0o644, nil},
 		{"empty secret 0644", "sophos:\n  client_id: c\n  client_secret: \"\"\n  client_secret_file: %s\n", 0o644, nil},
 	}

@@ -108,8 +108,18 @@ func secretKeys(rc notify.ReceiverConfig) []string {
 		if s, ok := v.Field(i).Interface().(secret.Secret); ok && !s.Empty() {
 			out = append(out, yamlName(f))
 		}
+		if h, ok := secretHeaders(f, v.Field(i)); ok && credentialHeader(h) {
+			out = append(out, yamlName(f))
+		}
 	}
 	return out
+}
+
+// secretHeaders returns the value of a receiver's headers field (a
+// webhook's Authorization, an API key): config check redacts every value.
+func secretHeaders(f reflect.StructField, v reflect.Value) (map[string]string, bool) {
+	h, ok := v.Interface().(map[string]string)
+	return h, ok && yamlName(f) == "headers"
 }
 
 // secrets lists the secrets the receivers section holds, by YAML path.
@@ -188,4 +198,26 @@ func (ps *problems) fieldErrors(section string, err error) {
 		}
 		ps.add(p, "%s", fe.Msg)
 	}
+}
+
+// credentialHeader tells whether a headers map holds a credential by its
+// names (Authorization, Cookie, or a name with auth, token, key, secret,
+// signature or password in it), so that a file holding one must not be
+// readable by others; X-Source: puawatch may stay in a shared file.
+func credentialHeader(h map[string]string) bool {
+	for name, v := range h {
+		n := strings.ToLower(name)
+		if v == "" {
+			continue
+		}
+		if n == "cookie" || strings.Contains(n, "auth") {
+			return true
+		}
+		for _, w := range []string{"token", "key", "secret", "signature", "password"} {
+			if strings.Contains(n, w) {
+				return true
+			}
+		}
+	}
+	return false
 }

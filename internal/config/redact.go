@@ -58,8 +58,8 @@ func redactHeaders(rs []Receiver) []Receiver {
 		}
 		for j := range v.Elem().NumField() {
 			f := v.Elem().Type().Field(j)
-			h, ok := v.Elem().Field(j).Interface().(map[string]string)
-			if !ok || yamlName(f) != "headers" || len(h) == 0 {
+			h, ok := secretHeaders(f, v.Elem().Field(j))
+			if !ok || len(h) == 0 {
 				continue
 			}
 			red := make(map[string]string, len(h))

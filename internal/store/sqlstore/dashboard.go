@@ -115,7 +115,16 @@ func (s *Store) detectionWhere(q store.DetectionQuery) (string, []any, error) {
 	switch q.Delivery {
 	case "":
 	case store.DeliverySent, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliveryNone:
-		where = append(where, deliveryOf("d.event_id")+` = `+arg(q.Delivery))
+		if q.Delivery == store.DeliveryNone {
+			where = append(where, `NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = d.event_id)`)
+			break
+		}
+		// One GROUP BY over the outbox, not a state computed per detection.
+		where = append(where, `d.event_id IN (SELECT o.event_id FROM outbox o GROUP BY o.event_id HAVING CASE
+			WHEN SUM(CASE WHEN o.state = 'dead' THEN 1 ELSE 0 END) > 0 THEN 'dead'
+			WHEN SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END) > 0 THEN 'retrying'
+			WHEN SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending'
+			ELSE 'sent' END = `+arg(q.Delivery)+`)`)
 	default:
 		return "", nil, fmt.Errorf("delivery state %q is none of %s, %s, %s, %s, %s", q.Delivery,
 			store.DeliverySent, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliveryNone)
@@ -139,8 +148,8 @@ func (s *Store) detectionWhere(q store.DetectionQuery) (string, []any, error) {
 // same direction), paged by Offset and Limit, with the number of rows of
 // the whole selection. Follow-ups are detections too (Kind tells them
 // apart). A zero CreatedAt sorts before every other. The page is sorted
-// and cut before the delivery states of its rows are computed (a
-// Delivery filter computes the state of every row it looks at).
+// and cut before the delivery states of its rows are computed; a
+// Delivery filter groups the outbox rows by detection once.
 func (s *Store) QueryDetections(ctx context.Context, q store.DetectionQuery) (store.DetectionPage, error) {
 	fail := func(err error) (store.DetectionPage, error) {
 		return store.DetectionPage{}, fmt.Errorf("sqlstore: query detections: %w", err)

@@ -19,38 +19,48 @@ var _ store.Dashboard = (*Store)(nil)
 // but the raw event.
 const listCols = `d.event_id, d.tenant_id, d.tenant_name, d.kind, d.type, d.name, d.severity, d.threat, d.location, d."user", d.endpoint_id, d.endpoint_type, d.path, d."when", d.created_at, d.seen_at`
 
-// deliveryExpr is a detection's delivery state computed from its outbox
-// rows: dead > retrying > pending > sent > none (store.Delivery*).
-const deliveryExpr = `(SELECT CASE
+// deliveryOf is a detection's delivery state computed from the outbox
+// rows of the detection whose event_id column is col: dead > retrying >
+// pending > sent > none (store.Delivery*). It looks rows up by event id
+// only, on the outbox (event_id, channel) index.
+func deliveryOf(col string) string {
+	return `(SELECT CASE
 		WHEN COUNT(*) = 0 THEN 'none'
 		WHEN SUM(CASE WHEN o.state = 'dead' THEN 1 ELSE 0 END) > 0 THEN 'dead'
 		WHEN SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END) > 0 THEN 'retrying'
 		WHEN SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending'
 		ELSE 'sent' END
-	FROM outbox o WHERE o.event_id = d.event_id)`
-
-// listBase is the selection QueryDetections filters, sorts and pages: a
-// detection's columns, its delivery state and its acknowledgement.
-const listBase = `SELECT ` + listCols + `, ` + deliveryExpr + ` AS delivery, a.acked_by, a.acked_at, a.comment
-	FROM detections d LEFT JOIN acks a ON a.event_id = d.event_id`
-
-// sortCols are the columns QueryDetections sorts by (of listBase's
-// columns, as x): user text never reaches the SQL.
-var sortCols = map[string]string{
-	"":           "x.created_at",
-	"created_at": "x.created_at",
-	"tenant":     "x.tenant_name",
-	"type":       "x.type",
-	"threat":     "x.threat",
-	"host":       "x.location",
-	"user":       `x."user"`,
-	// Severity sorts by rank, not by name; an unknown severity ranks lowest.
-	"severity": `CASE LOWER(x.severity) WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END`,
+	FROM outbox o WHERE o.event_id = ` + col + `)`
 }
 
-// textSort marks the sort columns that are text: they sort by bytes
-// (code points) in every dialect, not by a locale's collation.
-var textSort = map[string]bool{"tenant": true, "type": true, "threat": true, "host": true, "user": true}
+// listFrom is the selection QueryDetections filters, sorts and pages: the
+// detections d with their acknowledgement a.
+const listFrom = ` FROM detections d LEFT JOIN acks a ON a.event_id = d.event_id`
+
+// sortExpr is the expression QueryDetections sorts by for the column
+// name col, over the columns of the table alias written {t}, and whether
+// it is text (sorted by bytes in every dialect, not by a locale's
+// collation); false for no such column. User text never reaches the SQL.
+func sortExpr(col string) (expr string, text, ok bool) {
+	switch col {
+	case "", "created_at":
+		return "{t}.created_at", false, true
+	case "tenant":
+		return "{t}.tenant_name", true, true
+	case "type":
+		return "{t}.type", true, true
+	case "threat":
+		return "{t}.threat", true, true
+	case "host":
+		return "{t}.location", true, true
+	case "user":
+		return `{t}."user"`, true, true
+	case "severity":
+		// By rank, not by name; an unknown severity ranks lowest.
+		return `CASE LOWER({t}.severity) WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END`, false, true
+	}
+	return "", false, false
+}
 
 // collate is the collation text sorts by: bytes in both dialects.
 func (s *Store) collate() string {
@@ -69,7 +79,7 @@ func likeArg(v string) string {
 }
 
 // detectionWhere is the WHERE clause (with " WHERE ", or "") of q over
-// listBase's columns as x, and its arguments.
+// listFrom, and its arguments.
 func (s *Store) detectionWhere(q store.DetectionQuery) (string, []any, error) {
 	var (
 		where []string
@@ -90,31 +100,40 @@ func (s *Store) detectionWhere(q store.DetectionQuery) (string, []any, error) {
 		}
 		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
-	like(q.Tenant, "x.tenant_id", "x.tenant_name")
-	like(q.Type, "x.type")
-	like(q.Threat, "x.threat")
-	like(q.Host, "x.location")
-	like(q.User, `x."user"`)
-	like(q.Search, "x.event_id", "x.tenant_id", "x.tenant_name", "x.type", "x.threat", "x.location", `x."user"`, "x.path", "x.name")
+	like(q.Tenant, "d.tenant_id", "d.tenant_name")
+	like(q.Type, "d.type")
+	like(q.Threat, "d.threat")
+	like(q.Host, "d.location")
+	like(q.User, `d."user"`)
+	like(q.Search, "d.event_id", "d.tenant_id", "d.tenant_name", "d.type", "d.threat", "d.location", `d."user"`, "d.path", "d.name")
 	if !q.Since.IsZero() {
-		where = append(where, `x.created_at >= `+arg(s.timeArg(q.Since)))
+		where = append(where, `d.created_at >= `+arg(s.timeArg(q.Since)))
 	}
 	if !q.Until.IsZero() {
-		where = append(where, `x.created_at < `+arg(s.timeArg(q.Until)))
+		where = append(where, `d.created_at < `+arg(s.timeArg(q.Until)))
 	}
 	switch q.Delivery {
 	case "":
 	case store.DeliverySent, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliveryNone:
-		where = append(where, `x.delivery = `+arg(q.Delivery))
+		if q.Delivery == store.DeliveryNone {
+			where = append(where, `NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = d.event_id)`)
+			break
+		}
+		// One GROUP BY over the outbox, not a state computed per detection.
+		where = append(where, `d.event_id IN (SELECT o.event_id FROM outbox o GROUP BY o.event_id HAVING CASE
+			WHEN SUM(CASE WHEN o.state = 'dead' THEN 1 ELSE 0 END) > 0 THEN 'dead'
+			WHEN SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END) > 0 THEN 'retrying'
+			WHEN SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending'
+			ELSE 'sent' END = `+arg(q.Delivery)+`)`)
 	default:
 		return "", nil, fmt.Errorf("delivery state %q is none of %s, %s, %s, %s, %s", q.Delivery,
 			store.DeliverySent, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliveryNone)
 	}
 	if q.Acked != nil {
 		if *q.Acked {
-			where = append(where, `x.acked_at IS NOT NULL`)
+			where = append(where, `a.acked_at IS NOT NULL`)
 		} else {
-			where = append(where, `x.acked_at IS NULL`)
+			where = append(where, `a.acked_at IS NULL`)
 		}
 	}
 	if len(where) == 0 {
@@ -128,12 +147,14 @@ func (s *Store) detectionWhere(q store.DetectionQuery) (string, []any, error) {
 // dialect), sorted by an allow-listed column (ties by event id, in the
 // same direction), paged by Offset and Limit, with the number of rows of
 // the whole selection. Follow-ups are detections too (Kind tells them
-// apart). A zero CreatedAt sorts before every other.
+// apart). A zero CreatedAt sorts before every other. The page is sorted
+// and cut before the delivery states of its rows are computed; a
+// Delivery filter groups the outbox rows by detection once.
 func (s *Store) QueryDetections(ctx context.Context, q store.DetectionQuery) (store.DetectionPage, error) {
 	fail := func(err error) (store.DetectionPage, error) {
 		return store.DetectionPage{}, fmt.Errorf("sqlstore: query detections: %w", err)
 	}
-	col, ok := sortCols[q.Sort]
+	col, text, ok := sortExpr(q.Sort)
 	if !ok {
 		return fail(fmt.Errorf("sort column %q is none of created_at, tenant, type, threat, host, user, severity", q.Sort))
 	}
@@ -145,30 +166,34 @@ func (s *Store) QueryDetections(ctx context.Context, q store.DetectionQuery) (st
 		return fail(err)
 	}
 	var page store.DetectionPage
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+listBase+`) x`+where, args...).Scan(&page.Total); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*)`+listFrom+where, args...).Scan(&page.Total); err != nil {
 		return fail(err)
 	}
-	dir, nulls, idDir := ` ASC`, ` NULLS FIRST`, ` ASC`
+	dir, nulls := ` ASC`, ` NULLS FIRST`
 	if q.Desc {
-		dir, nulls, idDir = ` DESC`, ` NULLS LAST`, ` DESC`
+		dir, nulls = ` DESC`, ` NULLS LAST`
 	}
 	order := col
-	if textSort[q.Sort] {
+	if text {
 		order += s.collate()
 	}
 	order += dir
-	if col == "x.created_at" {
+	if strings.HasSuffix(col, ".created_at") {
 		order += nulls
 	}
-	sqlq := `SELECT x.* FROM (` + listBase + `) x` + where + ` ORDER BY ` + order + `, x.event_id` + s.collate() + idDir
+	order += `, {t}.event_id` + s.collate() + dir
+	inner := `SELECT ` + listCols + `, a.acked_by, a.acked_at, a.comment` + listFrom + where +
+		` ORDER BY ` + strings.ReplaceAll(order, "{t}", "d")
 	if q.Limit > 0 {
-		sqlq += ` LIMIT ` + strconv.Itoa(q.Limit)
+		inner += ` LIMIT ` + strconv.Itoa(q.Limit)
 	} else if q.Offset > 0 && s.dialect == DialectSQLite {
-		sqlq += ` LIMIT -1` // SQLite takes OFFSET only after a LIMIT
+		inner += ` LIMIT -1` // SQLite takes OFFSET only after a LIMIT
 	}
 	if q.Offset > 0 {
-		sqlq += ` OFFSET ` + strconv.Itoa(q.Offset)
+		inner += ` OFFSET ` + strconv.Itoa(q.Offset)
 	}
+	// A subquery's order is not kept: the page is sorted again.
+	sqlq := `SELECT p.*, ` + deliveryOf("p.event_id") + ` FROM (` + inner + `) p ORDER BY ` + strings.ReplaceAll(order, "{t}", "p")
 	rows, err := s.r.QueryContext(ctx, sqlq, args...)
 	if err != nil {
 		return fail(err)
@@ -183,7 +208,7 @@ func (s *Store) QueryDetections(ctx context.Context, q store.DetectionQuery) (st
 		)
 		if err := rows.Scan(&d.EventID, &d.TenantID, &d.TenantName, &d.Kind, &d.Type, &d.Name, &d.Severity,
 			&d.Threat, &d.Location, &d.User, &d.EndpointID, &d.EndpointType, &d.Path,
-			timeCol{&d.When}, timeCol{&d.CreatedAt}, timeCol{&d.SeenAt}, &r.Delivery, &by, timeCol{&at}, &cmt); err != nil {
+			timeCol{&d.When}, timeCol{&d.CreatedAt}, timeCol{&d.SeenAt}, &by, timeCol{&at}, &cmt, &r.Delivery); err != nil {
 			return fail(err)
 		}
 		if !at.IsZero() {
@@ -298,8 +323,8 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (store.Overview, er
 		return fail("hourly", err)
 	}
 
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM detections d
-		WHERE NOT EXISTS (SELECT 1 FROM acks a WHERE a.event_id = d.event_id)`).Scan(&ov.Unacked); err != nil {
+	// Every ack is of a stored detection (a foreign key), one each.
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM detections) - (SELECT COUNT(*) FROM acks)`).Scan(&ov.Unacked); err != nil {
 		return fail("unacknowledged", err)
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'dead'`).Scan(&ov.Dead); err != nil {

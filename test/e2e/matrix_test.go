@@ -185,9 +185,13 @@ func TestMatrixTokenRevokedMidFeed(t *testing.T) {
 	// is revoked (as an admin deleting and re-creating the credential's
 	// sessions would): a 401 renews the token once and the read goes on.
 	m := newMatrixRig(t, func(c *sim.Config) { c.Faults.Latency = sim.Duration(100 * time.Millisecond) })
+	// Revoke once the first page has been served: a token is live then,
+	// and the feed (120 events a tenant in pages of 10) is far from read.
 	revoked := make(chan int, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		for deadline := time.Now().Add(time.Minute); m.sim.Counters().Stats["pages_served"] == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		revoked <- m.sim.RevokeTokens()
 	}()
 	m.underFault(t, cli.ExitOK)

@@ -137,7 +137,9 @@ type Poll struct {
 	LagAlarm Duration `yaml:"lag_alarm"`
 	// PageLimit is the SIEM page size (limit), 1 to 1000.
 	PageLimit int `yaml:"page_limit"`
-	// Workers is how many tenants are polled at once, 1 to 64.
+	// Workers is how many tenants are polled at once, 1 to 64; 0 (the
+	// default) sizes the pool from the tenant count (poll.AutoWorkers:
+	// one per tenant, at most 32).
 	Workers int `yaml:"workers"`
 	// OffsetMinutes is sent as from_date_offset_minutes on every SIEM
 	// request: the API holds back events younger than this many minutes,
@@ -340,7 +342,7 @@ func Default() Config {
 			OverlapEvery: Duration(poll.DefaultOverlapEvery),
 			LagAlarm:     Duration(poll.DefaultLagAlarm),
 			PageLimit:    poll.DefaultPageLimit,
-			Workers:      poll.DefaultWorkers,
+			Workers:      0, // poll.AutoWorkers of the tenant count
 			Limits:       Limits{PerSecond: lim.PerSecond, PerMinute: lim.PerMinute, MinuteBurst: lim.MinuteBurst},
 		},
 		Match: Match{

@@ -32,7 +32,7 @@ func TestDefault(t *testing.T) {
 		{"poll.overlap_every", c.Poll.OverlapEvery.Std(), 15 * time.Minute},
 		{"poll.lag_alarm", c.Poll.LagAlarm.Std(), 6 * time.Hour},
 		{"poll.page_limit", c.Poll.PageLimit, 1000},
-		{"poll.workers", c.Poll.Workers, 4},
+		{"poll.workers", c.Poll.Workers, 0},
 		{"poll.offset_minutes", c.Poll.OffsetMinutes, 0},
 		{"poll.limits.per_second", c.Poll.Limits.PerSecond, 10.0},
 		{"poll.limits.per_minute", c.Poll.Limits.PerMinute, 100.0},

@@ -88,8 +88,8 @@ func (c Config) Validate() error {
 	if p.PageLimit < 1 || p.PageLimit > 1000 {
 		ps.add("poll.page_limit", "%d is not from 1 to 1000: the SIEM API returns at most 1000 items a page; set 1000", p.PageLimit)
 	}
-	if p.Workers < 1 || p.Workers > 64 {
-		ps.add("poll.workers", "%d is not from 1 to 64: set e.g. 4", p.Workers)
+	if p.Workers < 0 || p.Workers > 64 {
+		ps.add("poll.workers", "%d is not from 0 to 64: set 0 to size the pool from the tenant count, or e.g. 8", p.Workers)
 	}
 	switch off := time.Duration(p.OffsetMinutes) * time.Minute; {
 	case p.OffsetMinutes < 0:

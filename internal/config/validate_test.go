@@ -73,8 +73,10 @@ func TestValidateRules(t *testing.T) {
 		{"lag alarm 0", func(c *Config) { c.Poll.LagAlarm = 0 }, []string{"poll.lag_alarm: 0s must be more than 0"}},
 		{"page limit 0", func(c *Config) { c.Poll.PageLimit = 0 }, []string{"poll.page_limit: 0 is not from 1 to 1000"}},
 		{"page limit 1001", func(c *Config) { c.Poll.PageLimit = 1001 }, []string{"poll.page_limit: 1001 is not from 1 to 1000"}},
-		{"workers 0", func(c *Config) { c.Poll.Workers = 0 }, []string{"poll.workers: 0 is not from 1 to 64"}},
-		{"workers 65", func(c *Config) { c.Poll.Workers = 65 }, []string{"poll.workers: 65 is not from 1 to 64"}},
+		{"workers -1", func(c *Config) { c.Poll.Workers = -1 }, []string{"poll.workers: -1 is not from 0 to 64", "set 0 to size the pool from the tenant count"}},
+		{"workers 65", func(c *Config) { c.Poll.Workers = 65 }, []string{"poll.workers: 65 is not from 0 to 64"}},
+		{"workers 0: automatic", func(c *Config) { c.Poll.Workers = 0 }, nil},
+		{"workers 64", func(c *Config) { c.Poll.Workers = 64 }, nil},
 		{"offset negative", func(c *Config) { c.Poll.OffsetMinutes = -1 }, []string{"poll.offset_minutes: -1 is negative"}},
 		{"offset beyond lag alarm", func(c *Config) { c.Poll.OffsetMinutes = 360 }, []string{"poll.offset_minutes: 360 minutes is not shorter than poll.lag_alarm 6h"}},
 		{"per second 0", func(c *Config) { c.Poll.Limits.PerSecond = 0 }, []string{"poll.limits.per_second: 0 must be a number more than 0"}},
@@ -164,7 +166,7 @@ func TestValidateRules(t *testing.T) {
 
 func TestValidateReportsAll(t *testing.T) {
 	c := Default()
-	c.Poll.Workers = 0
+	c.Poll.Workers = -1
 	c.Poll.PageLimit = 0
 	c.Log.Format = "xml"
 	err := c.Validate()

@@ -26,6 +26,11 @@ const (
 	DefaultBackoffMax  = time.Hour
 )
 
+// batchRows bounds the detections handed to a BatchNotifier in one call
+// (whole messages: a larger message goes alone), so that what it buffers
+// stays small however large the claim.
+const batchRows = 1000
+
 // logEventIDs is how many event ids a digest's log lines name.
 const logEventIDs = 3
 
@@ -428,12 +433,42 @@ func (d *Dispatcher) process(ctx context.Context, items []store.OutboxItem, leas
 	slices.SortStableFunc(groups, func(a, b *group) int {
 		return cmp.Or(a.first().Compare(b.first()), cmp.Compare(a.key, b.key))
 	})
-	for _, g := range groups {
+	// A channel that takes several messages at once (BatchNotifier) gets
+	// its messages of this claim together, at most batchRows detections
+	// a call, at the place of the first of them; the others one by one.
+	sent := make(map[*group]bool, len(groups))
+	for i, g := range groups {
+		if sent[g] {
+			continue
+		}
 		if ctx.Err() != nil {
 			return nil // the rest is released
 		}
-		if d.send(ctx, g, leaseEnd, res) {
-			settle(unsettled, g)
+		bn, ok := d.channels[g.channel].(BatchNotifier)
+		if !ok {
+			sent[g] = true
+			if d.send(ctx, g, leaseEnd, res) {
+				settle(unsettled, g)
+			}
+			continue
+		}
+		var (
+			batch []*group
+			rows  int
+		)
+		for _, o := range groups[i:] {
+			if o.channel != g.channel || sent[o] {
+				continue
+			}
+			if len(batch) > 0 && rows+len(o.items) > batchRows {
+				break
+			}
+			batch = append(batch, o)
+			rows += len(o.items)
+			sent[o] = true
+		}
+		for _, o := range d.sendBatch(ctx, bn, batch, leaseEnd, res) {
+			settle(unsettled, o)
 		}
 	}
 	return nil
@@ -527,12 +562,17 @@ func sortByCreated(items []store.OutboxItem) {
 	})
 }
 
-// send sends one message and marks its rows. It reports whether the rows
-// are settled: marked, or left to lapse after marking failed. Rows it did
-// not send (the lease about to run out, ctx cancelled mid-send) are not:
-// the caller gives their claims back.
-func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res *Result) bool {
-	notifier := d.channels[g.channel]
+// outgoing is one message about to be sent: its rows, the message, the
+// attempt it is and the logger of its lines.
+type outgoing struct {
+	g       *group
+	m       Message
+	attempt int
+	log     *slog.Logger
+}
+
+// prepare makes the message of g.
+func (d *Dispatcher) prepare(g *group) outgoing {
 	first := g.items[0]
 	attempt := 0
 	for _, it := range g.items {
@@ -550,17 +590,6 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 		}
 		log = log.With("events", len(g.items), "event_id", evs)
 	}
-
-	// A message not sent before the lease runs out would let another
-	// owner claim and send the same rows: when little of the lease is
-	// left, give them back instead. The send itself must end before the
-	// lease does.
-	left := leaseEnd.Sub(d.now())
-	if left < d.lease/10 {
-		log.Warn("lease ran out before sending; the rows will be claimed again")
-		return false
-	}
-	ids := g.ids()
 	m := Message{
 		Key:        g.key,
 		Channel:    g.channel,
@@ -578,10 +607,33 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 			m.Detections[i].TenantID = it.TenantID
 		}
 	}
+	return outgoing{g: g, m: m, attempt: attempt, log: log}
+}
 
+// leaseLeft is how long the claims that end at leaseEnd still hold, and
+// whether that is enough to start a send. A message not sent before the
+// lease runs out would let another owner claim and send the same rows:
+// when little of the lease is left, the rows are given back instead. The
+// send itself must end before the lease does.
+func (d *Dispatcher) leaseLeft(leaseEnd time.Time) (time.Duration, bool) {
+	left := leaseEnd.Sub(d.now())
+	return left, left >= d.lease/10
+}
+
+// send sends one message and marks its rows. It reports whether the rows
+// are settled: marked, or left to lapse after marking failed. Rows it did
+// not send (the lease about to run out, ctx cancelled mid-send) are not:
+// the caller gives their claims back.
+func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res *Result) bool {
+	o := d.prepare(g)
+	left, ok := d.leaseLeft(leaseEnd)
+	if !ok {
+		o.log.Warn("lease ran out before sending; the rows will be claimed again")
+		return false
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, left)
 	sent := time.Now()
-	err := notifier.Notify(sendCtx, m)
+	err := d.channels[g.channel].Notify(sendCtx, o.m)
 	took := time.Since(sent)
 	cancel()
 	now := d.now()
@@ -594,57 +646,143 @@ func (d *Dispatcher) send(ctx context.Context, g *group, leaseEnd time.Time, res
 	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer mcancel()
 	if err == nil {
-		if err := d.store.MarkSent(mctx, d.owner, ids, now); err != nil {
-			if errors.Is(err, store.ErrNotHeld) {
-				log.Warn("sent, but rows were claimed by another instance meanwhile; it sends them again under the same key", "error", err)
-			} else {
-				log.Error("sent, but marking the rows sent failed; they will be sent again", "error", err)
-			}
-			return true
-		}
-		res.Sent += len(ids)
-		log.Info("sent", "rows", len(ids))
-		return true
+		d.markSent(mctx, []outgoing{o}, now, res)
+	} else {
+		d.markFailed(mctx, o, err, now, res)
 	}
+	return true
+}
+
+// sendBatch sends the messages of gs, all of one channel, in one call of
+// bn, and marks their rows: the rows of every message bn accepted in one
+// MarkSent, the others each as its error says. It returns the groups
+// settled (see send); none when the lease is about to run out.
+func (d *Dispatcher) sendBatch(ctx context.Context, bn BatchNotifier, gs []*group, leaseEnd time.Time, res *Result) []*group {
+	outs := make([]outgoing, len(gs))
+	msgs := make([]Message, len(gs))
+	for i, g := range gs {
+		outs[i] = d.prepare(g)
+		msgs[i] = outs[i].m
+	}
+	left, ok := d.leaseLeft(leaseEnd)
+	if !ok {
+		for _, o := range outs {
+			o.log.Warn("lease ran out before sending; the rows will be claimed again")
+		}
+		return nil
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, left)
+	sent := time.Now()
+	errs := bn.NotifyBatch(sendCtx, msgs)
+	took := time.Since(sent)
+	cancel()
+	now := d.now()
+	if len(errs) != len(msgs) {
+		// A notifier that does not answer for every message has
+		// accepted none that can be told: every one is retried.
+		err := fmt.Errorf("%s: the notifier answered %d results for %d messages", gs[0].channel, len(errs), len(msgs))
+		errs = make([]error, len(msgs))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer mcancel()
+	var (
+		accepted []outgoing
+		settled  []*group
+	)
+	for i, o := range outs {
+		err := errs[i]
+		if err != nil && ctx.Err() != nil {
+			continue // cancelled mid-send: the rows are given back
+		}
+		// Each message took the whole call: it was accepted when the
+		// call ended.
+		d.obs.send(o.g.channel, err, took)
+		settled = append(settled, o.g)
+		if err == nil {
+			accepted = append(accepted, o)
+			continue
+		}
+		d.markFailed(mctx, o, err, now, res)
+	}
+	d.markSent(mctx, accepted, now, res)
+	return settled
+}
+
+// markSent marks the rows of the messages outs sent, in one MarkSent,
+// and logs a line per message. When marking fails the rows are left to
+// lapse and are sent again, under the same keys.
+func (d *Dispatcher) markSent(ctx context.Context, outs []outgoing, now time.Time, res *Result) {
+	if len(outs) == 0 {
+		return
+	}
+	var ids []int64
+	for _, o := range outs {
+		ids = append(ids, o.g.ids()...)
+	}
+	if err := d.store.MarkSent(ctx, d.owner, ids, now); err != nil {
+		log := outs[0].log
+		if len(outs) > 1 {
+			log = d.log.With("channel", outs[0].g.channel, "messages", len(outs), "rows", len(ids))
+		}
+		if errors.Is(err, store.ErrNotHeld) {
+			log.Warn("sent, but rows were claimed by another instance meanwhile; it sends them again under the same key", "error", err)
+		} else {
+			log.Error("sent, but marking the rows sent failed; they will be sent again", "error", err)
+		}
+		return
+	}
+	res.Sent += len(ids)
+	for _, o := range outs {
+		o.log.Info("sent", "rows", len(o.g.items))
+	}
+}
+
+// markFailed records a failed send of o: its rows dead when the failure
+// is permanent or the attempts are used up, else due again after a
+// backoff.
+func (d *Dispatcher) markFailed(ctx context.Context, o outgoing, err error, now time.Time, res *Result) {
+	g, log, ids := o.g, o.log, o.g.ids()
 	errText := truncate(err.Error()) // the row names its channel
 	if IsPermanent(err) {
-		if err := d.store.MarkDead(mctx, d.owner, ids, errText, now); err != nil {
+		if err := d.store.MarkDead(ctx, d.owner, ids, errText, now); err != nil {
 			log.Error("mark rows dead", "error", err)
-			return true
+			return
 		}
 		res.Dead += len(ids)
 		d.obs.dead(g.channel, len(ids))
 		log.Error("permanent failure; rows moved to dead letters", "rows", len(ids), "error", err)
-		return true
+		return
 	}
 
 	// A message that used up its attempts dies whole; otherwise it is
 	// retried whole: its rows stay together.
-	if d.maxAttempts > 0 && attempt >= d.maxAttempts {
+	if d.maxAttempts > 0 && o.attempt >= d.maxAttempts {
 		reason := truncate(fmt.Sprintf("%s: gave up after %d attempts: %v", g.channel, d.maxAttempts, err))
-		if err := d.store.MarkDead(mctx, d.owner, ids, reason, now); err != nil {
+		if err := d.store.MarkDead(ctx, d.owner, ids, reason, now); err != nil {
 			log.Error("mark rows dead", "error", err)
-			return true
+			return
 		}
 		res.Dead += len(ids)
 		d.obs.dead(g.channel, len(ids))
 		log.Error("attempts used up; rows moved to dead letters", "rows", len(ids), "error", err)
-		return true
+		return
 	}
-	delay := d.backoff(attempt)
+	delay := d.backoff(o.attempt)
 	if ra, ok := errors.AsType[*RetryAfterError](err); ok {
 		// The channel's Retry-After is honoured, but never beyond
 		// BackoffMax: one hostile answer must not park rows for years.
 		delay = min(max(delay, ra.After), d.max)
 	}
 	next := now.Add(delay)
-	if err := d.store.MarkRetry(mctx, d.owner, ids, next, errText); err != nil {
+	if err := d.store.MarkRetry(ctx, d.owner, ids, next, errText); err != nil {
 		log.Error("mark rows for retry", "error", err)
-		return true
+		return
 	}
 	res.Retried += len(ids)
 	log.Warn("send failed; will retry", "rows", len(ids), "next_at", next, "error", err)
-	return true
 }
 
 // backoff is the delay after the attempt-th failure (1 for the first).

@@ -50,6 +50,19 @@ type Notifier interface {
 	Notify(ctx context.Context, m Message) error
 }
 
+// BatchNotifier is a Notifier that takes several messages at once, more
+// cheaply than one by one (a file written and synced once for all). The
+// dispatcher hands it the messages of one claim for its channel together
+// and marks the rows of those it accepted sent in one store call.
+type BatchNotifier interface {
+	Notifier
+	// NotifyBatch sends ms, each as Notify would, and returns one error
+	// per message, in order: nil means the channel accepted that message
+	// (for a file: its bytes are synced). Each message keeps its key and
+	// its detections; a failure of one need not fail the others.
+	NotifyBatch(ctx context.Context, ms []Message) []error
+}
+
 // PermanentError is a failure that retrying will not mend (rejected
 // credentials, rejected recipients, a 4xx other than 408 and 429).
 type PermanentError struct{ Err error }

@@ -139,7 +139,7 @@ func (s *schedule) refresh(ctx context.Context) {
 // dispatch starts the reads of the tenants due, the one due first first,
 // while a worker is free.
 func (s *schedule) dispatch(ctx, work context.Context, now time.Time) {
-	for s.running < s.p.o.Workers {
+	for s.running < s.p.workers(len(s.order)) {
 		var next *slot
 		for _, id := range s.order {
 			sl := s.byID[id]
@@ -171,7 +171,7 @@ func (s *schedule) nextWake() (time.Time, bool) {
 	if !s.refreshing {
 		next, ok = s.nextRefresh, true
 	}
-	if s.running < s.p.o.Workers {
+	if s.running < s.p.workers(len(s.order)) {
 		for _, id := range s.order {
 			if sl := s.byID[id]; !sl.running && (!ok || sl.due.Before(next)) {
 				next, ok = sl.due, true

@@ -10,7 +10,9 @@
 //
 // The lines of one message are written with a single Write and the file is
 // fsync'd before Notify returns, so a message is either wholly on disk or
-// retried. Delivery is at least once: after a crash between the write and
+// retried. The dispatcher hands over the messages of a claim together
+// (NotifyBatch): their lines are written with a single Write and synced
+// once, and only then are their rows marked sent. Delivery is at least once: after a crash between the write and
 // marking the rows sent, the lines appear again; consumers dedupe on
 // (id, key).
 package jsonl
@@ -50,7 +52,7 @@ type Notifier struct {
 	closed bool
 }
 
-var _ notify.Notifier = (*Notifier)(nil)
+var _ notify.BatchNotifier = (*Notifier)(nil)
 
 // Config is the JSONL receiver's configuration.
 type Config struct {
@@ -124,40 +126,79 @@ func partialLastLine(f *os.File) (bool, error) {
 // Notify writes one line per detection of m, in one Write, and fsyncs
 // the file. Errors are retryable.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
+	return n.NotifyBatch(ctx, []notify.Message{m})[0]
+}
+
+// NotifyBatch writes the lines of every message of ms in one Write and
+// fsyncs the file once: a nil error for a message means its lines are
+// on disk. A message that cannot be encoded fails alone (permanently)
+// and writes nothing; a failed write or sync fails every other message
+// (retryable).
+func (n *Notifier) NotifyBatch(ctx context.Context, ms []notify.Message) []error {
+	errs := make([]error, len(ms))
 	if err := ctx.Err(); err != nil {
-		return err
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
 	}
 	var buf bytes.Buffer
+	buf.WriteByte('\n') // for a partial line a failed write may have left; cut below when there is none
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	var written []int // the messages whose lines are in buf
+	for i, m := range ms {
+		start := buf.Len()
+		if err := encode(enc, m); err != nil {
+			buf.Truncate(start) // a message that fails halfway leaves nothing behind
+			errs[i] = err
+			continue
+		}
+		written = append(written, i)
+	}
+	fail := func(err error) []error {
+		for _, i := range written {
+			errs[i] = err
+		}
+		return errs
+	}
+	if len(written) == 0 {
+		return errs
+	}
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return fail(fmt.Errorf("jsonl: %s: notifier is closed", n.path))
+	}
+	out := buf.Bytes()
+	if !n.dirty {
+		// End a partial line a failed write may have left, so that every
+		// complete line still parses; otherwise there is none to end.
+		out = out[1:]
+	}
+	if _, err := n.w.Write(out); err != nil {
+		n.dirty = true
+		return fail(fmt.Errorf("jsonl: write %s: %w", n.path, err))
+	}
+	n.dirty = false
+	if n.f != nil {
+		if err := n.f.Sync(); err != nil {
+			return fail(fmt.Errorf("jsonl: sync %s: %w", n.path, err))
+		}
+	}
+	return errs
+}
+
+// encode writes the lines of m with enc; on an error some may be
+// written (the caller cuts them).
+func encode(enc *json.Encoder, m notify.Message) error {
 	v := render.NewView(m, render.Options{})
 	key, channel := render.Clean(v.Key), render.Clean(v.Channel)
 	for _, d := range detectionjson.All(v) {
 		// Encode ends the line with \n.
 		if err := enc.Encode(Line{Detection: d, Key: key, Channel: channel}); err != nil {
 			return notify.Permanent(fmt.Errorf("jsonl: encode event %s: %w", d.ID, err))
-		}
-	}
-
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return fmt.Errorf("jsonl: %s: notifier is closed", n.path)
-	}
-	out := buf.Bytes()
-	if n.dirty {
-		// End a partial line a failed write may have left, so that every
-		// complete line still parses.
-		out = append([]byte{'\n'}, out...)
-	}
-	if _, err := n.w.Write(out); err != nil {
-		n.dirty = true
-		return fmt.Errorf("jsonl: write %s: %w", n.path, err)
-	}
-	n.dirty = false
-	if n.f != nil {
-		if err := n.f.Sync(); err != nil {
-			return fmt.Errorf("jsonl: sync %s: %w", n.path, err)
 		}
 	}
 	return nil

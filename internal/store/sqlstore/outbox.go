@@ -119,13 +119,21 @@ func heldBy(n int) string { return fmt.Sprintf(`claim_owner = $%d AND state = 'p
 // the ids of rows cond left alone, and the ids the outbox does not hold.
 func (s *Store) updateRows(ctx context.Context, tx *sql.Tx, ids []int64, set, cond string, args ...any) (changed, skipped, missing []int64, err error) {
 	ids = uniqIDs(ids)
+	// The rows are found by id. Without statistics SQLite's planner
+	// prefers the index on (state, next_at) when cond names the state,
+	// and walks every pending row for each update: NOT INDEXED keeps it
+	// to the primary key (which it still uses).
+	table := "outbox"
+	if s.dialect == DialectSQLite {
+		table = "outbox NOT INDEXED"
+	}
 	done := map[int64]bool{}
 	for _, c := range chunks(ids) {
 		a := slices.Clone(args)
 		for _, id := range c {
 			a = append(a, id)
 		}
-		got, err := scanIDs(tx.QueryContext(ctx, `UPDATE outbox SET `+set+` WHERE `+cond+
+		got, err := scanIDs(tx.QueryContext(ctx, `UPDATE `+table+` SET `+set+` WHERE `+cond+
 			` AND id IN (`+placeholders(len(args)+1, len(c))+`) RETURNING id`, a...))
 		if err != nil {
 			return nil, nil, nil, err
@@ -255,8 +263,10 @@ func (s *Store) SetBatches(ctx context.Context, owner string, batches []store.Ba
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, b := range batches {
 			id := clean(b.ID)
+			// batch_id <> '' lets the query use the partial index
+			// outbox_batch_id: without it, every batch scans the outbox.
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE batch_id = $1`, id).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE batch_id = $1 AND batch_id <> ''`, id).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {

@@ -744,7 +744,7 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 	rq := request{op: "events", tenantID: tid, tenant: req.Tenant.DisplayName(), url: u, header: http.Header{"X-Tenant-ID": {tid}}}
 	var page Page
 	err := c.get(ctx, rq, func(b []byte) error {
-		p, err := decodePage(b)
+		p, err := DecodePage(b)
 		page = p
 		return err
 	})
@@ -754,8 +754,10 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 	return page, nil
 }
 
-// decodePage decodes a SIEM events answer.
-func decodePage(b []byte) (Page, error) {
+// DecodePage decodes the body of a /siem/v1/events answer, as Events
+// does: every item must have an id, has_more must come with a
+// next_cursor, and each Event keeps its item's bytes in Raw.
+func DecodePage(b []byte) (Page, error) {
 	var env struct {
 		HasMore    bool              `json:"has_more"`
 		NextCursor string            `json:"next_cursor"`

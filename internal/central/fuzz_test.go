@@ -16,8 +16,8 @@ import (
 // nesting, invalid UTF-8, truncated JSON).
 func FuzzDecodePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := decodePage(b)
-		p2, err2 := decodePage(b)
+		p, err := DecodePage(b)
+		p2, err2 := DecodePage(b)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("decoding twice gave the errors %v and %v", err, err2)
 		}

@@ -127,10 +127,11 @@ func newFixture(b *testing.B) *fixture {
 // of every event id replaced by n, so that every page's events are new.
 func (f *fixture) page(n int) []byte {
 	body := bytes.Clone(f.body)
+	const hexd = "0123456789abcdef"
 	var hex [8]byte
-	h := strconv.AppendUint(hex[:0], uint64(n)&0xffffffff, 16)
-	copy(hex[:], "00000000"[:8-len(h)])
-	copy(hex[8-len(h):], h)
+	for i := range hex {
+		hex[i] = hexd[(uint32(n)>>(28-4*i))&0xf]
+	}
 	for _, at := range f.idAt {
 		copy(body[at:at+8], hex[:])
 	}
@@ -189,7 +190,7 @@ func BenchmarkPerEvent(b *testing.B) {
 			fresh, err := st.CommitPage(b.Context(), store.PageCommit{TenantID: f.tenant.ID, Cursor: p.NextCursor,
 				Detections: dets, Route: f.route, At: at})
 			if err != nil || len(fresh) != len(dets) || len(dets) == 0 {
-				b.Fatalf("CommitPage: %d new of %d, %v", len(fresh), len(dets), err)
+				b.Fatalf("CommitPage of page %d: %d new of %d, %v", n, len(fresh), len(dets), err)
 			}
 			n++
 		}

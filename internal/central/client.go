@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -744,7 +745,7 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 	rq := request{op: "events", tenantID: tid, tenant: req.Tenant.DisplayName(), url: u, header: http.Header{"X-Tenant-ID": {tid}}}
 	var page Page
 	err := c.get(ctx, rq, func(b []byte) error {
-		p, err := decodePage(b)
+		p, err := DecodePage(b)
 		page = p
 		return err
 	})
@@ -754,30 +755,140 @@ func (c *Client) Events(ctx context.Context, req EventsRequest) (Page, error) {
 	return page, nil
 }
 
-// decodePage decodes a SIEM events answer.
-func decodePage(b []byte) (Page, error) {
-	var env struct {
-		HasMore    bool              `json:"has_more"`
-		NextCursor string            `json:"next_cursor"`
-		Items      []json.RawMessage `json:"items"`
+// DecodePage decodes the body of a /siem/v1/events answer, as Events
+// does: every item must have an id, has_more must come with a
+// next_cursor, and each Event keeps its item's bytes in Raw. The answer
+// is read once: each item is decoded straight from b, and its Raw is the
+// slice of b it was decoded from (b must not change afterwards). Keys
+// match as encoding/json matches them (without regard to case; a key
+// given twice: the last wins).
+func DecodePage(b []byte) (Page, error) {
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return Page{}, errors.New("the answer is not a JSON object")
 	}
-	if err := decodeObject(b, &env); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // the '{' checked above
 		return Page{}, err
 	}
-	if env.HasMore && env.NextCursor == "" {
+	var p Page
+	var itemsErr error // of the last items array: an earlier one given twice does not count
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return Page{}, err
+		}
+		key, _ := tok.(string) // a key is always a string
+		switch {
+		case strings.EqualFold(key, "has_more"):
+			err = dec.Decode(&p.HasMore)
+		case strings.EqualFold(key, "next_cursor"):
+			err = dec.Decode(&p.NextCursor)
+		case strings.EqualFold(key, "items"):
+			p.Items, itemsErr, err = decodeItems(dec, b)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return Page{}, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return Page{}, err
+	}
+	if rest := trimJSONSpace(b[dec.InputOffset():]); len(rest) > 0 {
+		return Page{}, fmt.Errorf("invalid character %q after the answer's object", rest[0])
+	}
+	if itemsErr != nil {
+		return Page{}, itemsErr
+	}
+	if p.HasMore && p.NextCursor == "" {
 		return Page{}, errors.New("has_more without a next_cursor")
 	}
-	p := Page{HasMore: env.HasMore, NextCursor: env.NextCursor, Items: make([]Event, 0, len(env.Items))}
-	for i, raw := range env.Items {
-		var e Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return Page{}, fmt.Errorf("item %d: %w", i, err)
-		}
-		if e.ID == "" {
-			return Page{}, fmt.Errorf("item %d has no id", i)
-		}
-		e.Raw = raw
-		p.Items = append(p.Items, e)
+	if p.Items == nil {
+		p.Items = []Event{}
 	}
 	return p, nil
+}
+
+// decodeItems decodes the items array dec is at. A syntax error is fatal
+// (err); an item that does not decode or has no id is itemsErr, which
+// counts only if no later items array replaces this one, as with
+// encoding/json.
+func decodeItems(dec *json.Decoder, b []byte) (items []Event, itemsErr, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok == nil { // "items": null
+		return nil, nil, nil
+	}
+	if tok != json.Delim('[') {
+		kind := "an object"
+		switch tok.(type) {
+		case string:
+			kind = "a string"
+		case float64:
+			kind = "a number"
+		case bool:
+			kind = "a boolean"
+		}
+		return nil, nil, fmt.Errorf("items is %s, not an array", kind)
+	}
+	for i := 0; dec.More(); i++ {
+		start := dec.InputOffset()
+		// Decoded in place: an Event is large, and one on its own would
+		// be allocated, then copied.
+		items = append(items, Event{})
+		e := &items[len(items)-1]
+		if derr := dec.Decode(e); derr != nil {
+			items = items[:len(items)-1]
+			// A syntax error ends the reading; any other (a wrong type,
+			// a bad time) came after the item was read whole.
+			var se *json.SyntaxError
+			if errors.As(derr, &se) || errors.Is(derr, io.ErrUnexpectedEOF) || errors.Is(derr, io.EOF) {
+				return nil, nil, fmt.Errorf("item %d: %w", i, derr)
+			}
+			if itemsErr == nil {
+				itemsErr = fmt.Errorf("item %d: %w", i, derr)
+			}
+			continue
+		}
+		if e.ID == "" {
+			items = items[:len(items)-1]
+			if itemsErr == nil {
+				itemsErr = fmt.Errorf("item %d has no id", i)
+			}
+			continue
+		}
+		end := dec.InputOffset()
+		raw := trimJSONSpace(b[start:end])
+		raw = bytes.TrimPrefix(raw, []byte(","))
+		raw = trimJSONSpace(raw)
+		e.Raw = raw[:len(raw):len(raw)]
+		if len(items) == 1 && len(raw) > 0 {
+			// Room for as many more items of the first one's size as the
+			// rest of the answer holds.
+			items = slices.Grow(items, int(int64(len(b))-end)/len(raw)+1)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return nil, nil, err
+	}
+	if itemsErr != nil {
+		return nil, itemsErr, nil
+	}
+	if items == nil {
+		items = []Event{}
+	}
+	return items, nil, nil
+}
+
+// trimJSONSpace cuts JSON whitespace (space, tab, CR, LF) off the start
+// of b.
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
 }

@@ -3,6 +3,9 @@ package central
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -16,11 +19,12 @@ import (
 // nesting, invalid UTF-8, truncated JSON).
 func FuzzDecodePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := decodePage(b)
-		p2, err2 := decodePage(b)
+		p, err := DecodePage(b)
+		p2, err2 := DecodePage(b)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("decoding twice gave the errors %v and %v", err, err2)
 		}
+		sameAsTwoPass(t, b, p, err)
 		if err != nil {
 			if p.Items != nil || p.HasMore || p.NextCursor != "" {
 				t.Fatalf("error %v came with a page %+v", err, p)
@@ -59,4 +63,64 @@ func FuzzDecodePage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameAsTwoPass fails the test unless DecodePage's page or error p, err
+// is what decoding b in two passes gives (the envelope with each item as
+// json.RawMessage, then each item), as puawatch did before DecodePage read
+// the answer once: the same items, Raw byte for byte, or an error both
+// ways. The two may differ only on nesting deeper than encoding/json's
+// limit, which the one pass counts from the item, not the answer.
+func sameAsTwoPass(t *testing.T, b []byte, p Page, err error) {
+	t.Helper()
+	want, wantErr := decodeTwoPass(b)
+	if (err == nil) != (wantErr == nil) {
+		if wantErr != nil && strings.Contains(wantErr.Error(), "exceeded max depth") {
+			return
+		}
+		t.Fatalf("DecodePage gave %v, two passes %v", err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if p.HasMore != want.HasMore || p.NextCursor != want.NextCursor || len(p.Items) != len(want.Items) {
+		t.Fatalf("DecodePage gave %d items, has_more %v, cursor %q; two passes %d, %v, %q",
+			len(p.Items), p.HasMore, p.NextCursor, len(want.Items), want.HasMore, want.NextCursor)
+	}
+	for i := range p.Items {
+		a, _ := json.Marshal(p.Items[i])
+		w, _ := json.Marshal(want.Items[i])
+		if !bytes.Equal(a, w) || !bytes.Equal(p.Items[i].Raw, want.Items[i].Raw) {
+			t.Fatalf("item %d: DecodePage gave %s (raw %q), two passes %s (raw %q)", i, a, p.Items[i].Raw, w, want.Items[i].Raw)
+		}
+	}
+}
+
+// decodeTwoPass is the decoder DecodePage replaced: the envelope with
+// each item as json.RawMessage, then each item.
+func decodeTwoPass(b []byte) (Page, error) {
+	var env struct {
+		HasMore    bool              `json:"has_more"`
+		NextCursor string            `json:"next_cursor"`
+		Items      []json.RawMessage `json:"items"`
+	}
+	if err := decodeObject(b, &env); err != nil {
+		return Page{}, err
+	}
+	if env.HasMore && env.NextCursor == "" {
+		return Page{}, errors.New("has_more without a next_cursor")
+	}
+	p := Page{HasMore: env.HasMore, NextCursor: env.NextCursor, Items: make([]Event, 0, len(env.Items))}
+	for i, raw := range env.Items {
+		var e Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return Page{}, fmt.Errorf("item %d: %w", i, err)
+		}
+		if e.ID == "" {
+			return Page{}, fmt.Errorf("item %d has no id", i)
+		}
+		e.Raw = raw
+		p.Items = append(p.Items, e)
+	}
+	return p, nil
 }

@@ -396,11 +396,11 @@ func TestEventsQuery(t *testing.T) {
 
 func TestDecodePage(t *testing.T) {
 	for _, bad := range []string{`null`, `[]`, `{"has_more":true,"items":[]}`, `{"items":[{"type":"x"}]}`, `{"items":[{"id":"a","when":"yesterday"}]}`, `{"items":[`} {
-		if _, err := decodePage([]byte(bad)); err == nil {
-			t.Errorf("decodePage(%s) accepted", bad)
+		if _, err := DecodePage([]byte(bad)); err == nil {
+			t.Errorf("DecodePage(%s) accepted", bad)
 		}
 	}
-	p, err := decodePage([]byte(`{"has_more":false,"next_cursor":"c","items":[]}`))
+	p, err := DecodePage([]byte(`{"has_more":false,"next_cursor":"c","items":[]}`))
 	if err != nil || len(p.Items) != 0 || p.NextCursor != "c" {
 		t.Errorf("empty page = %+v, %v", p, err)
 	}

@@ -190,7 +190,13 @@ func (p *Pattern) String() string { return p.text }
 
 // Match reports whether value matches p, without regard to case.
 func (p *Pattern) Match(value string) bool {
-	vs := []rune(value)
+	// The runes of the value, on the stack unless it is long: every
+	// event's type is matched against every pattern.
+	var buf [64]rune
+	vs := buf[:0]
+	for _, r := range value {
+		vs = append(vs, r)
+	}
 	pi, vi := 0, 0
 	starP, starV := -1, 0
 	for vi < len(vs) {

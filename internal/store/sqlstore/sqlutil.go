@@ -16,6 +16,42 @@ import (
 // parameters, PostgreSQL 65535).
 const chunkSize = 500
 
+// maxParams bounds the parameters of one multi-row INSERT: SQLite's
+// limit (32766), the lower of the two (PostgreSQL allows 65535).
+const maxParams = 32766
+
+// maxRows is how many rows of cols parameters one INSERT takes.
+func maxRows(cols int) int { return maxParams / cols }
+
+// valueRows returns "($1, ..., $cols), ($cols+1, ...), ..." for n rows of
+// cols parameters; on SQLite "(?, ...), ...": SQLite looks each $N up in
+// a list of the names seen so far, which makes parsing a statement of
+// thousands of them quadratic, while each plain ? simply takes the next
+// number.
+func (s *Store) valueRows(n, cols int) string {
+	var b strings.Builder
+	b.Grow(n * cols * 7)
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if s.dialect == DialectSQLite {
+				b.WriteByte('?')
+				continue
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(r*cols + c + 1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
 // normTime is how a time comes back from the store: UTC, truncated to the
 // millisecond; the zero time stays zero.
 func normTime(t time.Time) time.Time {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitPage", testCommitPage},
 		{"CommitPageEmptyCursor", testEmptyCursor},
 		{"CommitPageAtomic", testCommitAtomic},
+		{"CommitPageLarge", testCommitLarge},
+		{"CommitPageDuplicates", testCommitDuplicates},
+		{"CommitPageGroupsInOnePage", testGroupsInOnePage},
 		{"ClaimDueOnly", testClaimDue},
 		{"ClaimLease", testClaimLease},
 		{"MarkRetryHidesUntilNext", testMarkRetry},
@@ -589,6 +593,194 @@ func testCommitAtomic(t *testing.T, s store.Store) {
 	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: []store.Detection{det("e2", "t1", base), det("e3", "t1", base)}, Route: ToChannels(channels), At: at})
 	if len(fresh) != 2 {
 		t.Errorf("after the failures, e2 and e3 are new: got %v", eventIDs(fresh))
+	}
+}
+
+// largePage is bigger than one INSERT statement takes (SQLite: 32766
+// parameters, so 1,927 detections or 4,095 outbox rows a statement).
+const largePage = 5000
+
+// testCommitLarge commits pages of 5,000 detections to two channels (one
+// grouped in 1,000 groups of five) and checks every row is stored once,
+// the new detections come back in page order, and a second large page
+// mixing stored and new events, with repeats, adds only the new ones.
+func testCommitLarge(t *testing.T, s store.Store) {
+	at := base
+	route := func(d store.Detection) []store.Delivery {
+		n, _ := strconv.Atoi(strings.TrimPrefix(d.EventID, "big"))
+		return []store.Delivery{{Channel: "email"},
+			{Channel: "digest", GroupKey: fmt.Sprintf("g%d", n/5), Wait: time.Minute, DigestAbove: 3}}
+	}
+	id := func(i int) string { return fmt.Sprintf("big%05d", i) }
+	var first []store.Detection
+	for i := range largePage {
+		first = append(first, det(id(i), "t1", base.Add(time.Duration(i)*time.Millisecond)))
+	}
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Detections: first, Route: route, At: at})
+	if got, want := eventIDs(fresh), eventIDs(first); !slices.Equal(got, want) {
+		t.Fatalf("first page: %d new detections, want the %d of the page in page order", len(got), len(want))
+	}
+	all := detections(t, s, store.DetectionFilter{})
+	if len(all) != largePage {
+		t.Fatalf("%d detections stored, want %d", len(all), largePage)
+	}
+	byID := map[string]store.Detection{}
+	for _, d := range all {
+		byID[d.EventID] = d
+	}
+	for _, i := range []int{0, 1926, 1927, 3853, 3854, largePage - 1} { // around the chunks of 1,927
+		checkDetection(t, "stored "+id(i), byID[id(i)], stored(first[i], at))
+		checkDetection(t, "new "+id(i), fresh[i], stored(first[i], at))
+	}
+	rows := outbox(t, s)
+	if len(rows) != 2*largePage {
+		t.Fatalf("%d outbox rows, want %d (2 channels)", len(rows), 2*largePage)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		key := r.EventID + "/" + r.Channel
+		if seen[key] {
+			t.Fatalf("two outbox rows for %s", key)
+		}
+		seen[key] = true
+		want, wantKey := at, ""
+		if r.Channel == "digest" {
+			n, _ := strconv.Atoi(strings.TrimPrefix(r.EventID, "big"))
+			want, wantKey = at.Add(time.Minute), fmt.Sprintf("g%d", n/5)
+		}
+		if !sameTime(r.NextAt, want) || r.GroupKey != wantKey || r.TenantID != "t1" || r.State != store.StatePending {
+			t.Fatalf("row %s: due %v, group %q, tenant %q, %s; want %v, %q, t1, pending", key, r.NextAt, r.GroupKey, r.TenantID, r.State, want, wantKey)
+		}
+		checkDetection(t, "row "+key, r.Detection, byID[r.EventID])
+	}
+
+	// The second page: events 2500..7499, each of the new ones twice,
+	// the stored ones once. Only 5000..7499 are new, in page order, and
+	// in new groups (g1000..g1499): due after the wait from this page.
+	at2 := at.Add(10 * time.Second)
+	var second, wantNew []store.Detection
+	for i := largePage / 2; i < largePage+largePage/2; i++ {
+		d := det(id(i), "t1", base.Add(time.Duration(i)*time.Millisecond))
+		second = append(second, d)
+		if i >= largePage {
+			second = append(second, d)
+			wantNew = append(wantNew, d)
+		}
+	}
+	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Detections: second, Route: route, At: at2})
+	if got, want := eventIDs(fresh), eventIDs(wantNew); !slices.Equal(got, want) {
+		t.Fatalf("second page: %d new detections (first %v), want %d in page order (first %v)", len(got), got[:min(3, len(got))], len(want), want[:3])
+	}
+	rows = outbox(t, s)
+	if len(rows) != 2*(largePage+largePage/2) {
+		t.Fatalf("%d outbox rows after the second page, want %d", len(rows), 2*(largePage+largePage/2))
+	}
+	for _, r := range rows {
+		if r.Channel == "digest" && r.EventID >= id(largePage) && !sameTime(r.NextAt, at2.Add(time.Minute)) {
+			t.Fatalf("row %s/%s due %v, want %v (new groups, after their wait)", r.EventID, r.Channel, r.NextAt, at2.Add(time.Minute))
+		}
+	}
+	if c := tenant(t, s, "t1").Cursor; c != "c2" {
+		t.Errorf("cursor %q, want c2", c)
+	}
+}
+
+// testCommitDuplicates: an event id given twice in a page is stored
+// once, as first given; one stored by an earlier page is not new; the
+// new detections are exactly the new events, in page order, each with
+// one outbox row per channel.
+func testCommitDuplicates(t *testing.T, s store.Store) {
+	at := base
+	a, b, c := det("dup-a", "t1", base), det("dup-b", "t1", base), det("dup-c", "t1", base)
+	a2 := a
+	a2.Name = "the same event again, changed"
+	fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c1", Route: ToChannels(channels), At: at,
+		Detections: []store.Detection{a, b, a2, c, b}})
+	checkDetections(t, "first page", fresh, []store.Detection{stored(a, at), stored(b, at), stored(c, at)})
+	for _, d := range detections(t, s, store.DetectionFilter{}) {
+		if d.EventID == "dup-a" && d.Name != a.Name {
+			t.Errorf("dup-a stored with name %q, want the first one's %q", d.Name, a.Name)
+		}
+	}
+
+	at2 := at.Add(time.Minute)
+	d, e := det("dup-d", "t1", base), det("dup-e", "t1", base)
+	fresh = commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c2", Route: ToChannels(channels), At: at2,
+		Detections: []store.Detection{d, a, d, c, e, a2}})
+	checkDetections(t, "second page", fresh, []store.Detection{stored(d, at2), stored(e, at2)})
+
+	// A page of nothing but stored events is new in nothing.
+	if fresh := commit(t, s, store.PageCommit{TenantID: "t1", Cursor: "c3", Route: ToChannels(channels), At: at2,
+		Detections: []store.Detection{e, a, b, e}}); len(fresh) != 0 {
+		t.Errorf("a page of stored events returned %v as new", eventIDs(fresh))
+	}
+	rows := outbox(t, s)
+	count := map[string]int{}
+	for _, r := range rows {
+		count[r.EventID]++
+	}
+	if len(rows) != 5*len(channels) {
+		t.Errorf("%d outbox rows, want %d (5 events x %d channels): %v", len(rows), 5*len(channels), len(channels), count)
+	}
+	for _, id := range []string{"dup-a", "dup-b", "dup-c", "dup-d", "dup-e"} {
+		if count[id] != len(channels) {
+			t.Errorf("%s has %d outbox rows, want %d", id, count[id], len(channels))
+		}
+	}
+}
+
+// testGroupsInOnePage: detections of one group in one page share its
+// message, as if committed one page each; a group whose last message
+// was sent waits for the interval.
+func testGroupsInOnePage(t *testing.T, s store.Store) {
+	route := func(d store.Detection) []store.Delivery {
+		return []store.Delivery{{Channel: "soc", GroupKey: "endpoint=" + d.EndpointID, Wait: 30 * time.Second, Interval: 5 * time.Minute}}
+	}
+	at := base
+	x1, y1 := det("x1", "A", at), det("y1", "A", at)
+	fresh := commit(t, s, store.PageCommit{TenantID: "A", Detections: []store.Detection{x1, y1}, Route: route, At: at})
+	if len(fresh) != 2 {
+		t.Fatalf("%d new, want 2", len(fresh))
+	}
+	var sent []int64
+	for _, r := range outbox(t, s) {
+		if !sameTime(r.NextAt, at.Add(30*time.Second)) {
+			t.Errorf("%s due %v, want %v", r.EventID, r.NextAt, at.Add(30*time.Second))
+		}
+		sent = append(sent, r.ID)
+	}
+	msg := at.Add(30 * time.Second)
+	claim(t, s, "A", msg, time.Minute, 10)
+	if err := s.MarkSent(context.Background(), "A", sent, msg); err != nil {
+		t.Fatal(err)
+	}
+	// One page a minute later: three more of x1's endpoint (its group was
+	// sent: they wait for the interval, together) and two of a new one
+	// (after the wait, together).
+	at2 := at.Add(time.Minute)
+	var page []store.Detection
+	for i := range 3 {
+		d := det(fmt.Sprintf("x%d", i+2), "A", at)
+		d.EndpointID = x1.EndpointID
+		page = append(page, d)
+	}
+	for i := range 2 {
+		d := det(fmt.Sprintf("z%d", i+1), "A", at)
+		d.EndpointID = "ep-z"
+		page = append(page, d)
+	}
+	commit(t, s, store.PageCommit{TenantID: "A", Detections: page, Route: route, At: at2})
+	for _, r := range outbox(t, s, store.StatePending) {
+		want := at2.Add(30 * time.Second)
+		if r.GroupKey == "endpoint="+x1.EndpointID {
+			want = msg.Add(5 * time.Minute)
+		}
+		if !sameTime(r.NextAt, want) {
+			t.Errorf("%s (group %s) due %v, want %v", r.EventID, r.GroupKey, r.NextAt, want)
+		}
+	}
+	if n := len(outbox(t, s, store.StatePending)); n != 5 {
+		t.Errorf("%d pending rows, want 5", n)
 	}
 }
 

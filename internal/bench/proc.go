@@ -100,4 +100,3 @@ func childEnv(environ []string, set map[string]string) []string {
 func envLookup(set map[string]string) func(string) string {
 	return func(k string) string { return set[k] }
 }
-

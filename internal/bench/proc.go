@@ -24,6 +24,8 @@ type child struct {
 	cmd        *exec.Cmd
 	stderrPath string
 	start      time.Time
+	stopHWM    chan struct{} // ends the sampling of the child's VmHWM
+	hwm        chan int64    // the last VmHWM sampled
 }
 
 // startChild starts binary with args and exactly env. Its stderr goes to
@@ -40,11 +42,48 @@ func startChild(ctx context.Context, name, binary string, args, env []string, st
 	cmd.Stdout = stdout
 	cmd.Stderr = errf
 	cmd.WaitDelay = 5 * time.Second
-	c := &child{name: name, cmd: cmd, stderrPath: stderrPath, start: time.Now()}
+	c := &child{name: name, cmd: cmd, stderrPath: stderrPath, start: time.Now(), stopHWM: make(chan struct{}), hwm: make(chan int64, 1)}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: start %s: %w", name, binary, err)
 	}
+	go c.sampleHWM()
 	return c, nil
+}
+
+// sampleHWM reads the child's VmHWM every 50 ms until stopHWM is closed,
+// then sends the last value read (0: none).
+func (c *child) sampleHWM() {
+	pid := fmt.Sprint(c.cmd.Process.Pid)
+	var last int64
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if v, ok := procHWM(pid); ok {
+			last = v
+		}
+		select {
+		case <-c.stopHWM:
+			c.hwm <- last
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// peakRSS is the child's peak resident set. The rusage of a child on
+// Linux is no less than the parent's own peak when it started the child
+// (the child runs in the parent's memory until exec, and exec keeps that
+// memory's peak): so the rusage figure is the child's own when it is
+// above this process's peak, and otherwise the child's VmHWM sampled
+// from /proc while it ran is (at most 50 ms short of its end).
+func (c *child) peakRSS(ps *os.ProcessState) int64 {
+	close(c.stopHWM)
+	sampled := <-c.hwm
+	ru := rusageMaxRSS(ps)
+	if self, ok := procHWM("self"); ok && ru <= self && sampled > 0 {
+		return sampled
+	}
+	return ru
 }
 
 // wait waits for the child to end and returns what it cost; an exit
@@ -54,7 +93,7 @@ func (c *child) wait() (usage, error) {
 	u := usage{wall: time.Since(c.start)}
 	if ps := c.cmd.ProcessState; ps != nil {
 		u.cpu = ps.UserTime() + ps.SystemTime()
-		u.maxRSS = peakRSS(ps)
+		u.maxRSS = c.peakRSS(ps)
 	}
 	if err != nil {
 		return u, fmt.Errorf("%s (%s): %w%s", c.name, strings.Join(c.cmd.Args[1:], " "), err, c.stderrTail())

@@ -4,5 +4,5 @@ package bench
 
 import "os"
 
-// peakRSS is unknown (0) where there is no getrusage.
-func peakRSS(*os.ProcessState) int64 { return 0 }
+// rusageMaxRSS is unknown (0) where there is no getrusage.
+func rusageMaxRSS(*os.ProcessState) int64 { return 0 }

@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// peakRSS is the child's largest resident set (getrusage's ru_maxrss),
+// rusageMaxRSS is the child's largest resident set (getrusage's ru_maxrss),
 // in bytes: Linux and the BSDs count it in KiB, Darwin in bytes.
-func peakRSS(ps *os.ProcessState) int64 {
+func rusageMaxRSS(ps *os.ProcessState) int64 {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return 0

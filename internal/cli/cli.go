@@ -110,7 +110,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newAckCmd(e), newOutboxCmd(e), newStatusCmd(e), newNotifyCmd(e), newSimCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newDemoCmd(e), newLoginCmd(e), newConfigCmd(e), newDetectionsCmd(e), newAckCmd(e), newOutboxCmd(e), newStatusCmd(e), newNotifyCmd(e), newSimCmd(e), newBenchCmd(e), newVersionCmd(e))
 	root.AddCommand(newHealthCmd(e))
 	// cobra adds these two itself when it runs; added now, the walk below
 	// gives them the same rules.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 // simFlags are the flags of `puawatch sim`.
 type simFlags struct {
 	addr, mode, caFile string
+	banner             string
 	regions, tlsHosts  []string
 	useTLS             bool
 	cfg                sim.Config
@@ -42,17 +44,21 @@ It holds a partner, an organization and a tenant credential at once; --mode
 chooses which one is printed as PUAWATCH_* environment lines. The control API
 under <global URL>/sim/v1/ injects events (POST /sim/v1/tenants/{id}/events),
 adds and removes tenants (POST /sim/v1/tenants, DELETE /sim/v1/tenants/{id}),
-reads counters (GET /sim/v1/counters), changes faults and limits at run time
+reads counters (GET /sim/v1/counters), stops the live stream
+(POST /sim/v1/live/stop, which answers with the final counters), changes faults and limits at run time
 (GET and PUT /sim/v1/settings), revokes tokens (POST /sim/v1/tokens/revoke)
 and moves the clock (POST /sim/v1/clock {"advance":"2h"}).
 
-With a fixed --addr port P, region i listens on P+1+i (in --regions order).`,
+With a fixed --addr port P, region i listens on P+1+i (in --regions order).
+With --banner json the banner is one JSON line for programs (puawatch bench):
+the URLs, without credentials (read them from GET /sim/v1/credentials).`,
 		Example: `  puawatch sim --mode partner --tenants 50
   puawatch sim --tls --ca-file /tmp/sim-ca.pem --fault-error-rate 0.05 --fault-replay-rate 0.2`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSim(cmd, e, f) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:9900", "listen address of the global host (host:port); regions use the following ports")
+	fl.StringVar(&f.banner, "banner", "text", "what is printed once serving: text (the banner with PUAWATCH_* lines) or json (one line of URLs, no secrets)")
 	fl.StringVar(&f.mode, "mode", "partner", "credential printed as PUAWATCH_* lines: partner, organization or tenant")
 	fl.Int64Var(&f.cfg.Seed, "seed", f.cfg.Seed, "seed of every generated value (same seed, same data)")
 	fl.IntVar(&f.cfg.Tenants, "tenants", f.cfg.Tenants, "number of tenants")
@@ -94,6 +100,9 @@ func runSim(cmd *cobra.Command, e *env, f *simFlags) error {
 	default:
 		return usagef("--mode must be partner, organization or tenant, not %q", f.mode)
 	}
+	if f.banner != "text" && f.banner != "json" {
+		return usagef("--banner must be text or json, not %q", f.banner)
+	}
 	if err := f.validate(); err != nil {
 		return err
 	}
@@ -131,7 +140,13 @@ func runSim(cmd *cobra.Command, e *env, f *simFlags) error {
 		return err
 	}
 	defer srv.Close()
-	printSimBanner(e.stdout, s, srv, f, time.Since(start))
+	if f.banner == "json" {
+		if err := printSimReady(e.stdout, srv); err != nil {
+			return err
+		}
+	} else {
+		printSimBanner(e.stdout, s, srv, f, time.Since(start))
+	}
 	<-cmd.Context().Done()
 	fmt.Fprintln(e.stderr, "puawatch sim: stopping")
 	return nil
@@ -229,4 +244,14 @@ func printSimBanner(w io.Writer, s *sim.Simulator, srv *sim.Server, f *simFlags,
 		fmt.Fprintf(w, "  # for other HTTPS clients (curl, Sophos's SIEM script):\n  export SSL_CERT_FILE=%s\n", f.caFile)
 	}
 	fmt.Fprintf(w, "\nServing until interrupted (Ctrl-C).\n")
+}
+
+// printSimReady is --banner json: the simulator's sim.Ready as one line.
+func printSimReady(w io.Writer, srv *sim.Server) error {
+	b, err := json.Marshal(srv.Ready())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puawatch/puawatch/internal/fake/sim"
 	"github.com/spf13/pflag"
 )
 
@@ -305,6 +306,50 @@ func TestSimServesPartnerMode(t *testing.T) {
 	}
 }
 
+// TestSimBannerJSON: with --banner json the simulator prints one JSON line
+// (sim.Ready) once it serves, whose URLs answer, and no secret: the
+// credentials come from the control API it names.
+func TestSimBannerJSON(t *testing.T) {
+	r := startSimCmd(t, "sim", "--banner", "json", "--tenants", "3", "--addr", "127.0.0.1:0")
+	var line string
+	deadline := time.Now().Add(30 * time.Second) // a safety net, not a timing assertion
+	for line == "" && time.Now().Before(deadline) {
+		if out := r.stdout.String(); strings.HasSuffix(out, "\n") {
+			line = out
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if strings.Count(line, "\n") != 1 {
+		t.Fatalf("stdout %q: want exactly one line", line)
+	}
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	var ready sim.Ready
+	if err := dec.Decode(&ready); err != nil {
+		t.Fatalf("stdout %q is not a sim.Ready: %v", line, err)
+	}
+	if !strings.HasPrefix(ready.GlobalURL, "http://127.0.0.1:") || ready.TokenURL != ready.GlobalURL+"/api/v2/oauth2/token" ||
+		ready.ControlURL != ready.GlobalURL+"/sim/v1/" || len(ready.Regions) != 2 {
+		t.Errorf("ready = %+v, want the global, token and control URLs on one port and the two default regions", ready)
+	}
+	resp, err := http.Get(ready.ControlURL + "credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var creds struct {
+		Credentials []sim.Credential `json:"credentials"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&creds); err != nil || len(creds.Credentials) != 3 {
+		t.Fatalf("control API credentials: %v, %d credentials", err, len(creds.Credentials))
+	}
+	for _, c := range creds.Credentials {
+		if strings.Contains(line, c.ClientSecret) {
+			t.Errorf("the ready line holds the %s client secret", c.IDType)
+		}
+	}
+}
+
 func TestSimUsageErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -331,6 +376,7 @@ func TestSimUsageErrors(t *testing.T) {
 		{"negative limit", []string{"sim", "--limit-per-second", "-1"}, []string{"--limit-per-second -1", "0 or more"}},
 		{"fault rate flag", []string{"sim", "--fault-replay-rate", "3"}, []string{"--fault-replay-rate 3", "from 0 to 1"}},
 		{"negative latency", []string{"sim", "--fault-latency", "-1s"}, []string{"--fault-latency -1s", "0s or more"}},
+		{"unknown banner", []string{"sim", "--banner", "yaml"}, []string{"--banner", `"yaml"`, "text or json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,6 +88,13 @@ func (s *Simulator) controlRoutes(m *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, s.Settings())
 	})
+	// Stopping the live stream fixes the ground truth: the events made so
+	// far stay, no more are made (StopLive). The answer is the counters
+	// then, so a caller reads the final figures in the same call.
+	m.HandleFunc("POST /sim/v1/live/stop", func(w http.ResponseWriter, r *http.Request) {
+		s.StopLive()
+		writeJSON(w, http.StatusOK, s.Counters())
+	})
 	m.HandleFunc("POST /sim/v1/tokens/revoke", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"revoked": s.RevokeTokens()})
 	})

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -98,5 +100,40 @@ func TestStopLive(t *testing.T) {
 	}
 	if served != 60 {
 		t.Errorf("after StopLive the SIEM API serves %d events, want the 60 made", served)
+	}
+}
+
+// TestControlStopLive: POST /sim/v1/live/stop stops the live stream as
+// StopLive does and answers with the counters of that moment, which no
+// longer grow however far the clock goes.
+func TestControlStopLive(t *testing.T) {
+	clock := newFakeClock()
+	cfg := tcConfig(clock)
+	cfg.Tenants, cfg.EventsPerTenant, cfg.Rate = 2, 5, 4
+	s, _ := startSim(t, cfg)
+	clock.Advance(10 * time.Second)
+	st, b := tcCtl(t, s, http.MethodPost, "/sim/v1/live/stop", "")
+	if st != http.StatusOK {
+		t.Fatalf("live/stop: %d %s", st, b)
+	}
+	var got Counters
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("live/stop answer is not the counters: %v\n%s", err, b)
+	}
+	total := func(c Counters) int {
+		n := 0
+		for _, byType := range c.Events {
+			for _, k := range byType {
+				n += k
+			}
+		}
+		return n
+	}
+	if n := total(got); n != 10+40 {
+		t.Fatalf("live/stop 10s after start counts %d events, want 50 (backlog 10 + 10s at 4/s)", n)
+	}
+	clock.Advance(time.Minute)
+	if n := total(s.Counters()); n != 50 {
+		t.Errorf("a minute after live/stop: %d events, want still 50", n)
 	}
 }

@@ -111,3 +111,18 @@ func (srv *Server) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Ready is where a listening simulator is, without credentials (the
+// control API's GET /sim/v1/credentials has those): what `puawatch sim
+// --banner json` prints as one line for a program that started it.
+type Ready struct {
+	GlobalURL  string            `json:"global_url"`
+	TokenURL   string            `json:"token_url"`
+	ControlURL string            `json:"control_url"` // the control API, ending in /sim/v1/
+	Regions    map[string]string `json:"regions"`     // data region -> base URL
+}
+
+// Ready tells where srv is.
+func (srv *Server) Ready() Ready {
+	return Ready{GlobalURL: srv.GlobalURL, TokenURL: srv.Sim.TokenURL(), ControlURL: srv.GlobalURL + "/sim/v1/", Regions: srv.RegionURLs}
+}

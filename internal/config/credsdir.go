@@ -140,14 +140,10 @@ func (c *credentials) apply(cfg *Config, getenv func(string) string) error {
 		}
 	}
 	for _, r := range cfg.Receivers {
-		if r.Config == nil {
+		v, ok := configStruct(r.Config)
+		if !ok {
 			continue
 		}
-		v := reflect.ValueOf(r.Config)
-		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-			continue
-		}
-		v = v.Elem()
 		prefix := CredReceiverPrefix + r.Name + "-"
 		for j := range v.NumField() {
 			f := v.Type().Field(j)
@@ -195,14 +191,11 @@ func (c *credentials) apply(cfg *Config, getenv func(string) string) error {
 func receiverCredHint(cfg *Config) string {
 	var names []string
 	for _, r := range cfg.Receivers {
-		if r.Config == nil {
+		v, ok := configStruct(r.Config)
+		if !ok {
 			continue
 		}
-		v := reflect.ValueOf(r.Config)
-		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-			continue
-		}
-		t := v.Elem().Type()
+		t := v.Type()
 		for j := range t.NumField() {
 			f := t.Field(j)
 			switch key := yamlName(f); {

@@ -97,11 +97,10 @@ func secretKeys(rc notify.ReceiverConfig) []string {
 	if s, ok := rc.(interface{ SecretKeys() []string }); ok {
 		return s.SecretKeys()
 	}
-	v := reflect.ValueOf(rc)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+	v, ok := configStruct(rc)
+	if !ok {
 		return nil
 	}
-	v = v.Elem()
 	var out []string
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
@@ -220,4 +219,16 @@ func credentialHeader(h map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// configStruct is the struct a receiver's section decoded into (its kind's
+// config, a pointer to a struct), for the code that walks its fields by
+// their YAML keys: secrets, headers and credentials. ok is false when rc
+// is not such a pointer.
+func configStruct(rc notify.ReceiverConfig) (reflect.Value, bool) {
+	v := reflect.ValueOf(rc)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, false
+	}
+	return v.Elem(), true
 }

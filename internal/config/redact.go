@@ -52,13 +52,12 @@ func redactHeaders(rs []Receiver) []Receiver {
 	out := make([]Receiver, len(rs))
 	for i, r := range rs {
 		out[i] = r
-		v := reflect.ValueOf(r.Config)
-		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		v, ok := configStruct(r.Config)
+		if !ok {
 			continue
 		}
-		for j := range v.Elem().NumField() {
-			f := v.Elem().Type().Field(j)
-			h, ok := secretHeaders(f, v.Elem().Field(j))
+		for j := range v.NumField() {
+			h, ok := secretHeaders(v.Type().Field(j), v.Field(j))
 			if !ok || len(h) == 0 {
 				continue
 			}

@@ -188,6 +188,20 @@ func (s *MemStore) UpsertTenants(ctx context.Context, ts []store.Tenant, at time
 	return nil
 }
 
+// Tenant implements store.Store.
+func (s *MemStore) Tenant(ctx context.Context, id string) (store.Tenant, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Tenant{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[id]
+	if !ok {
+		return store.Tenant{}, fmt.Errorf("memstore: tenant %q: %w", id, store.ErrNotFound)
+	}
+	return t, nil
+}
+
 // Tenants implements store.Store.
 func (s *MemStore) Tenants(ctx context.Context) ([]store.Tenant, error) {
 	if err := ctx.Err(); err != nil {

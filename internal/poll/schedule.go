@@ -334,14 +334,12 @@ func (p *Poller) readOne(stop, work context.Context, t central.Tenant) TenantRes
 // tenantState is the stored state of a tenant (the zero state with its
 // id when it has none).
 func (p *Poller) tenantState(ctx context.Context, id string) (store.Tenant, error) {
-	states, err := p.o.Store.Tenants(ctx)
+	st, err := p.o.Store.Tenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Tenant{ID: id}, nil
+	}
 	if err != nil {
-		return store.Tenant{}, fmt.Errorf("poll: read tenant states: %w", err)
+		return store.Tenant{}, fmt.Errorf("poll: read tenant state: %w", err)
 	}
-	for _, st := range states {
-		if st.ID == id {
-			return st, nil
-		}
-	}
-	return store.Tenant{ID: id}, nil
+	return st, nil
 }

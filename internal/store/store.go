@@ -243,6 +243,9 @@ type Store interface {
 	UpsertTenants(ctx context.Context, ts []Tenant, at time.Time) error
 	// Tenants lists the stored tenants, removed ones included.
 	Tenants(ctx context.Context) ([]Tenant, error)
+	// Tenant returns one stored tenant, as Tenants lists it; an error
+	// wrapping ErrNotFound for an id not stored.
+	Tenant(ctx context.Context, id string) (Tenant, error)
 	// CommitPage stores a page in one transaction: the detections not
 	// stored before (by event id), an outbox row per new detection and
 	// channel, and the tenant's cursor. It returns the new detections.

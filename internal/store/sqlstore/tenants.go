@@ -100,10 +100,8 @@ func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
 	defer rows.Close()
 	var out []store.Tenant
 	for rows.Next() {
-		var t store.Tenant
-		if err := rows.Scan(&t.ID, &t.Name, &t.Region, &t.APIHost, &t.Cursor,
-			timeCol{&t.LastRead}, timeCol{&t.OverlapAt}, &t.LastError, timeCol{&t.ErrorAt},
-			timeCol{&t.FirstSeen}, &t.Removed, timeCol{&t.UpdatedAt}); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sqlstore: list tenants: %w", err)
 		}
 		out = append(out, t)
@@ -112,6 +110,28 @@ func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
 		return nil, fmt.Errorf("sqlstore: list tenants: %w", err)
 	}
 	return out, nil
+}
+
+// Tenant implements store.Store: one row, by its primary key (the
+// daemon reads a tenant's state before and after each read).
+func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, clean(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Tenant{}, fmt.Errorf("sqlstore: tenant %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("sqlstore: read tenant %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// scanTenant reads one row of tenantCols.
+func scanTenant(r interface{ Scan(...any) error }) (store.Tenant, error) {
+	var t store.Tenant
+	err := r.Scan(&t.ID, &t.Name, &t.Region, &t.APIHost, &t.Cursor,
+		timeCol{&t.LastRead}, timeCol{&t.OverlapAt}, &t.LastError, timeCol{&t.ErrorAt},
+		timeCol{&t.FirstSeen}, &t.Removed, timeCol{&t.UpdatedAt})
+	return t, err
 }
 
 // SetTenantError implements store.Store. A message sets LastError and

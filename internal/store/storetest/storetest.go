@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Tenants", testTenants},
+		{"TenantByID", testTenantByID},
 		{"CommitPage", testCommitPage},
 		{"CommitPageEmptyCursor", testEmptyCursor},
 		{"CommitPageAtomic", testCommitAtomic},
@@ -322,6 +323,34 @@ func checkTenant(t *testing.T, label string, got, want store.Tenant) {
 	}
 	for _, m := range d {
 		t.Errorf("%s: %s", label, m)
+	}
+}
+
+// testTenantByID: Tenant returns the row Tenants lists, progress
+// included, and ErrNotFound for an id not stored.
+func testTenantByID(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.UpsertTenants(ctx, []store.Tenant{{ID: "a", Name: "Alpha"}, {ID: "b", Name: "Bravo"}}, base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitPage(ctx, store.PageCommit{TenantID: "b", Cursor: "cur-b", EndOfFeed: true, At: base.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	all := tenants(t, s)
+	for _, want := range all {
+		got, err := s.Tenant(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Tenant(%q): %v", want.ID, err)
+		}
+		if got != want {
+			t.Errorf("Tenant(%q) = %+v, want what Tenants lists: %+v", want.ID, got, want)
+		}
+	}
+	if b, _ := s.Tenant(ctx, "b"); b.Cursor != "cur-b" || !b.LastRead.Equal(base.Add(time.Minute)) {
+		t.Errorf("Tenant(b) = %+v, want its cursor and last read", b)
+	}
+	if _, err := s.Tenant(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Tenant(nope) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -285,7 +285,9 @@ func (s *Store) migrate(ctx context.Context, dialect goose.Dialect, dir string, 
 		goose.WithAllowOutofOrder(true),
 	)
 	if cfg.logger != nil {
-		opts = append(opts, goose.WithSlog(cfg.logger), goose.WithVerbose(true))
+		// Not verbose: goose would log every statement of every migration
+		// in full (the first run's log began with 27 lines of SQL).
+		opts = append(opts, goose.WithSlog(cfg.logger))
 	}
 	p, err := goose.NewProvider(dialect, s.w, fsys, opts...)
 	if err != nil {
